@@ -1,0 +1,125 @@
+package io.wharf.core.config;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Pattern;
+
+/**
+ * One upstream registry.
+ *
+ * @param name how clients select it: the {@code ns} host containerd sends, and the path prefix of
+ *     registries.conf prefix mirrors ({@code /v2/<name>/...}); a valid repository path component
+ * @param url base URL of the registry API ({@code https://registry-1.docker.io})
+ * @param hosts extra registry host names that select this upstream via {@code ?ns=} (the name is
+ *     always one)
+ * @param credentials how to authenticate (anonymous when absent)
+ * @param tagTtl how long a tag→digest answer is served without asking the upstream
+ * @param negativeTtl how long an upstream 404 for a tag is remembered
+ * @param connectTimeout TCP/TLS connect timeout
+ * @param requestTimeout time to response headers
+ * @param idleTimeout longest pause inside a body before the connection counts as stalled
+ * @param retries how many times a broken blob download is resumed before giving up
+ */
+public record UpstreamConfig(
+    String name,
+    String url,
+    List<String> hosts,
+    Credentials credentials,
+    Duration tagTtl,
+    Duration negativeTtl,
+    Duration connectTimeout,
+    Duration requestTimeout,
+    Duration idleTimeout,
+    Integer retries) {
+
+  public static final String DOCKER_HUB_NAME = "docker.io";
+  public static final String DOCKER_HUB_URL = "https://registry-1.docker.io";
+  private static final Pattern NAME = Pattern.compile("[a-z0-9]+(?:[._-][a-z0-9]+)*");
+
+  /** Docker Hub with every default: the embedded default upstream. */
+  public static UpstreamConfig dockerHub() {
+    return of(DOCKER_HUB_NAME, DOCKER_HUB_URL);
+  }
+
+  public static UpstreamConfig of(String name, String url) {
+    return new UpstreamConfig(name, url, null, null, null, null, null, null, null, null)
+        .withDefaults();
+  }
+
+  /** Fills every unset field with its default. */
+  public UpstreamConfig withDefaults() {
+    return new UpstreamConfig(
+        name,
+        url == null ? null : url.replaceAll("/+$", ""),
+        hosts == null ? List.of() : List.copyOf(hosts),
+        credentials == null ? Credentials.NONE : credentials,
+        tagTtl == null ? Duration.ofMinutes(5) : tagTtl,
+        negativeTtl == null ? Duration.ofSeconds(30) : negativeTtl,
+        connectTimeout == null ? Duration.ofSeconds(10) : connectTimeout,
+        requestTimeout == null ? Duration.ofSeconds(30) : requestTimeout,
+        idleTimeout == null ? Duration.ofSeconds(30) : idleTimeout,
+        retries == null ? 3 : retries);
+  }
+
+  void validate(String where) {
+    if (name == null || !NAME.matcher(name).matches()) {
+      throw new ConfigException(
+          where + ".name: '" + name + "' must be lowercase letters, digits and . _ - "
+              + "(it is used as a path component, e.g. docker.io, ghcr.io, gitlab.site)");
+    }
+    if (url == null) {
+      throw new ConfigException(where + ".url is required");
+    }
+    URI u;
+    try {
+      u = URI.create(url);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(where + ".url: invalid URL '" + url + "'");
+    }
+    String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
+    if (!(scheme.equals("http") || scheme.equals("https")) || u.getHost() == null) {
+      throw new ConfigException(where + ".url: '" + url + "' must be an http(s) URL with a host");
+    }
+    if (u.getUserInfo() != null) {
+      throw new ConfigException(where + ".url: put credentials under credentials:, not in the URL");
+    }
+    positive(where + ".tagTtl", tagTtl, true);
+    positive(where + ".negativeTtl", negativeTtl, true);
+    positive(where + ".connectTimeout", connectTimeout, false);
+    positive(where + ".requestTimeout", requestTimeout, false);
+    positive(where + ".idleTimeout", idleTimeout, false);
+    if (retries < 0 || retries > 100) {
+      throw new ConfigException(where + ".retries must be between 0 and 100");
+    }
+  }
+
+  private static void positive(String key, Duration d, boolean zeroOk) {
+    if (d.isNegative() || (!zeroOk && d.isZero())) {
+      throw new ConfigException(key + " must be " + (zeroOk ? "zero or more" : "positive"));
+    }
+  }
+
+  public URI baseUri() {
+    return URI.create(url);
+  }
+
+  /** True for Docker Hub, where single-component names get {@code library/}. */
+  public boolean isDockerHub() {
+    String host = baseUri().getHost();
+    return host.equals("registry-1.docker.io")
+        || host.equals("index.docker.io")
+        || host.equals("docker.io");
+  }
+
+  /** Whether {@code ns} (a registry host as containerd sends it) selects this upstream. */
+  public boolean answersTo(String ns) {
+    String h = ns.toLowerCase(Locale.ROOT);
+    if (h.equals(name) || hosts.contains(h)) {
+      return true;
+    }
+    return isDockerHub()
+        && (h.equals("docker.io") || h.equals("registry-1.docker.io") || h.equals("index.docker.io"));
+  }
+}

@@ -1,0 +1,243 @@
+package io.wharf.core.config;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The whole configuration, as read from {@code wharf.yaml} (see the README's configuration
+ * reference). Every field has a default, so an empty file — or no file — is a working Docker Hub
+ * mirror on {@code 0.0.0.0:5000} with {@code ./wharf-data} as its store.
+ *
+ * @param version configuration format version (1)
+ * @param listen {@code host:port} of the registry listener
+ * @param externalUrl how clients reach this instance (used in rewritten {@code Link} headers and
+ *     client snippets); derived from {@code listen} when absent
+ * @param defaultUpstream name of the upstream used when neither {@code ns} nor a path prefix
+ *     selects one; the first upstream when absent
+ * @param upstreams upstream registries
+ * @param storage storage tiers
+ * @param server listener limits and timeouts
+ */
+public record WharfConfig(
+    Integer version,
+    String listen,
+    String externalUrl,
+    String defaultUpstream,
+    List<UpstreamConfig> upstreams,
+    StorageConfig storage,
+    ServerConfig server) {
+
+  public static final int CURRENT_VERSION = 1;
+  public static final String DEFAULT_LISTEN = "0.0.0.0:5000";
+
+  /** The embedded default: Docker Hub, local disk, port 5000. */
+  public static WharfConfig defaults() {
+    return new WharfConfig(null, null, null, null, null, null, null).withDefaults();
+  }
+
+  /** Reads and validates a YAML file. */
+  public static WharfConfig load(Path file) {
+    try {
+      WharfConfig raw = yaml().readValue(Files.readAllBytes(file), WharfConfig.class);
+      return (raw == null ? defaults() : raw.withDefaults()).validated();
+    } catch (JsonMappingException e) {
+      throw new ConfigException(file + ": " + e.getOriginalMessage() + " at " + path(e), e);
+    } catch (IOException e) {
+      throw new ConfigException("cannot read config " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Parses YAML text (tests, {@code config check}). */
+  public static WharfConfig parse(String yamlText) {
+    try {
+      WharfConfig raw = yaml().readValue(yamlText, WharfConfig.class);
+      return (raw == null ? defaults() : raw.withDefaults()).validated();
+    } catch (JsonMappingException e) {
+      throw new ConfigException(e.getOriginalMessage() + " at " + path(e), e);
+    } catch (IOException e) {
+      throw new ConfigException("invalid YAML: " + e.getMessage(), e);
+    }
+  }
+
+  private static String path(JsonMappingException e) {
+    StringBuilder sb = new StringBuilder();
+    for (JsonMappingException.Reference r : e.getPath()) {
+      if (r.getFieldName() != null) {
+        sb.append(sb.length() == 0 ? "" : ".").append(r.getFieldName());
+      } else {
+        sb.append('[').append(r.getIndex()).append(']');
+      }
+    }
+    return sb.length() == 0 ? "top level" : sb.toString();
+  }
+
+  /** Fills every unset field with its default. */
+  public WharfConfig withDefaults() {
+    List<UpstreamConfig> ups =
+        upstreams == null || upstreams.isEmpty()
+            ? List.of(UpstreamConfig.dockerHub())
+            : upstreams.stream().map(UpstreamConfig::withDefaults).toList();
+    String l = listen == null ? DEFAULT_LISTEN : listen;
+    return new WharfConfig(
+        version == null ? CURRENT_VERSION : version,
+        l,
+        externalUrl == null ? null : externalUrl.replaceAll("/+$", ""),
+        defaultUpstream == null ? ups.get(0).name() : defaultUpstream,
+        ups,
+        storage == null ? StorageConfig.defaults() : storage.withDefaults(),
+        server == null ? ServerConfig.defaults() : server.withDefaults());
+  }
+
+  /** Checks every rule; throws {@link ConfigException} naming the key. */
+  public WharfConfig validated() {
+    if (version != CURRENT_VERSION) {
+      throw new ConfigException(
+          "version: " + version + " is not supported (this Wharf reads version " + CURRENT_VERSION
+              + ")");
+    }
+    HostPort.parse(listen, "listen");
+    if (externalUrl != null) {
+      URI u = URI.create(externalUrl);
+      if (u.getScheme() == null || u.getHost() == null) {
+        throw new ConfigException("externalUrl: '" + externalUrl + "' must be an absolute URL");
+      }
+    }
+    Set<String> names = new HashSet<>();
+    for (int i = 0; i < upstreams.size(); i++) {
+      UpstreamConfig u = upstreams.get(i);
+      u.validate("upstreams[" + i + "]");
+      if (!names.add(u.name())) {
+        throw new ConfigException("upstreams[" + i + "].name: '" + u.name() + "' is used twice");
+      }
+    }
+    if (!names.contains(defaultUpstream)) {
+      throw new ConfigException(
+          "defaultUpstream: '" + defaultUpstream + "' is not one of the upstreams " + names);
+    }
+    storage.validate();
+    server.validate();
+    return this;
+  }
+
+  public UpstreamConfig upstream(String name) {
+    return upstreams.stream().filter(u -> u.name().equals(name)).findFirst().orElse(null);
+  }
+
+  /** {@link #externalUrl} or, when unset, one derived from {@link #listen}. */
+  public String effectiveExternalUrl() {
+    if (externalUrl != null) {
+      return externalUrl;
+    }
+    HostPort hp = HostPort.parse(listen, "listen");
+    String host = hp.host().equals("0.0.0.0") || hp.host().equals("::") ? "localhost" : hp.host();
+    return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + hp.port();
+  }
+
+  /** Returns a copy with the given listen address. */
+  public WharfConfig withListen(String newListen) {
+    return new WharfConfig(
+        version, newListen, externalUrl, defaultUpstream, upstreams, storage, server);
+  }
+
+  /** Returns a copy whose only upstream is {@code url}, named after its host. */
+  public WharfConfig withSingleUpstream(String url) {
+    URI u = URI.create(url);
+    String name =
+        u.getHost() == null
+            ? "upstream"
+            : (u.getHost().equals("registry-1.docker.io") ? UpstreamConfig.DOCKER_HUB_NAME
+                : u.getHost().toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9.-]", "-"));
+    List<UpstreamConfig> ups = new ArrayList<>();
+    ups.add(UpstreamConfig.of(name, url));
+    return new WharfConfig(version, listen, externalUrl, name, ups, storage, server);
+  }
+
+  /** Returns a copy with one disk tier at {@code dir}. */
+  public WharfConfig withStorageDir(String dir) {
+    return new WharfConfig(
+        version, listen, externalUrl, defaultUpstream, upstreams,
+        new StorageConfig(List.of(TierConfig.disk(dir))), server);
+  }
+
+  public WharfConfig withExternalUrl(String url) {
+    return new WharfConfig(
+        version, listen, url.replaceAll("/+$", ""), defaultUpstream, upstreams, storage, server);
+  }
+
+  /** The YAML mapper with Wharf's duration syntax; unknown keys are errors. */
+  public static ObjectMapper yaml() {
+    SimpleModule m = new SimpleModule("wharf-config");
+    m.addDeserializer(
+        Duration.class,
+        new JsonDeserializer<>() {
+          @Override
+          public Duration deserialize(JsonParser p, DeserializationContext ctxt)
+              throws IOException {
+            try {
+              return Durations.parse(p.getValueAsString());
+            } catch (IllegalArgumentException e) {
+              throw JsonMappingException.from(p, e.getMessage());
+            }
+          }
+        });
+    m.addSerializer(
+        Duration.class,
+        new com.fasterxml.jackson.databind.JsonSerializer<>() {
+          @Override
+          public void serialize(
+              Duration value,
+              com.fasterxml.jackson.core.JsonGenerator gen,
+              com.fasterxml.jackson.databind.SerializerProvider serializers)
+              throws IOException {
+            gen.writeString(Durations.format(value));
+          }
+        });
+    return new ObjectMapper(
+            new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER))
+        .registerModule(m)
+        .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+        .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
+  }
+
+  /** A parsed {@code host:port}. */
+  public record HostPort(String host, int port) {
+    public static HostPort parse(String text, String key) {
+      String t = text.trim();
+      int colon = t.lastIndexOf(':');
+      if (colon < 0) {
+        throw new ConfigException(key + ": '" + text + "' must be host:port");
+      }
+      String host = t.substring(0, colon);
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1);
+      }
+      int port;
+      try {
+        port = Integer.parseInt(t.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        throw new ConfigException(key + ": '" + text + "' has no numeric port");
+      }
+      if (port < 0 || port > 65535 || host.isEmpty()) {
+        throw new ConfigException(key + ": '" + text + "' is not a valid host:port");
+      }
+      return new HostPort(host, port);
+    }
+  }
+}

@@ -1,0 +1,140 @@
+package io.wharf.core.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Every meter name and tag key Wharf publishes, in one place. Micrometer names {@code wharf.*}
+ * render as {@code wharf_*} in Prometheus. Tag values come only from closed sets ({@code kind},
+ * {@code result}, {@code route}, {@code upstream}, {@code source}, {@code tier}): never a
+ * repository, tag, digest or client address.
+ */
+public final class WharfMeters {
+
+  public static final String UPSTREAM_REQUESTS = "wharf.upstream.requests";
+  public static final String UPSTREAM_BYTES = "wharf.upstream.bytes";
+  public static final String TOKEN_CACHE = "wharf.upstream.token.cache";
+  public static final String FETCHES = "wharf.fetch.started";
+  public static final String FETCH_JOINS = "wharf.fetch.joined";
+  public static final String FETCH_RESULTS = "wharf.fetch.completed";
+  public static final String FETCH_RESUMES = "wharf.fetch.resumes";
+  public static final String FETCHES_IN_FLIGHT = "wharf.fetch.inflight";
+  public static final String FETCH_READERS = "wharf.fetch.readers";
+  public static final String REQUESTS = "wharf.http.requests";
+  public static final String SERVED_BYTES = "wharf.served.bytes";
+  public static final String MANIFEST_CACHE = "wharf.manifest.cache";
+
+  private final MeterRegistry registry;
+  private final AtomicInteger inFlight = new AtomicInteger();
+
+  public WharfMeters(MeterRegistry registry) {
+    this.registry = registry;
+    registry.gauge(FETCHES_IN_FLIGHT, inFlight);
+  }
+
+  /** Meters that go nowhere, for tests and tools. */
+  public static WharfMeters noop() {
+    return new WharfMeters(new SimpleMeterRegistry());
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /** Upstream request outcome. {@code kind}: manifest, blob, token, tags, referrers, ping. */
+  public void upstreamRequest(String upstream, String kind, String result) {
+    Counter.builder(UPSTREAM_REQUESTS)
+        .description("Requests sent to upstream registries, by kind and outcome")
+        .tags("upstream", upstream, "kind", kind, "result", result)
+        .register(registry)
+        .increment();
+  }
+
+  public void upstreamBytes(String upstream, long bytes) {
+    Counter.builder(UPSTREAM_BYTES)
+        .baseUnit("bytes")
+        .description("Body bytes received from upstream registries")
+        .tags("upstream", upstream)
+        .register(registry)
+        .increment(bytes);
+  }
+
+  /** {@code result}: hit or miss. */
+  public void tokenCache(String upstream, String result) {
+    Counter.builder(TOKEN_CACHE)
+        .description("Upstream token cache lookups")
+        .tags("upstream", upstream, "result", result)
+        .register(registry)
+        .increment();
+  }
+
+  public void fetchStarted(String upstream) {
+    Counter.builder(FETCHES)
+        .description("Upstream blob fetches started (one per digest, however many readers)")
+        .tags("upstream", upstream)
+        .register(registry)
+        .increment();
+    inFlight.incrementAndGet();
+  }
+
+  public void fetchJoined() {
+    Counter.builder(FETCH_JOINS)
+        .description("Blob requests that joined a fetch already in flight")
+        .register(registry)
+        .increment();
+  }
+
+  /** {@code result}: ok, digest_mismatch, upstream_error, io_error. */
+  public void fetchFinished(String upstream, String result, int readers) {
+    inFlight.decrementAndGet();
+    Counter.builder(FETCH_RESULTS)
+        .description("Upstream blob fetches finished, by result")
+        .tags("upstream", upstream, "result", result)
+        .register(registry)
+        .increment();
+    DistributionSummary.builder(FETCH_READERS)
+        .description("Readers served by one upstream blob fetch")
+        .register(registry)
+        .record(readers);
+  }
+
+  public void fetchResumed(String upstream) {
+    Counter.builder(FETCH_RESUMES)
+        .description("Broken blob downloads resumed with a Range request")
+        .tags("upstream", upstream)
+        .register(registry)
+        .increment();
+  }
+
+  /** {@code result}: hit, miss, stale, negative. */
+  public void manifestCache(String result) {
+    Counter.builder(MANIFEST_CACHE)
+        .description("Manifest lookups by outcome")
+        .tags("result", result)
+        .register(registry)
+        .increment();
+  }
+
+  /** {@code source}: disk, inflight, upstream. */
+  public void servedBytes(String source, long bytes) {
+    Counter.builder(SERVED_BYTES)
+        .baseUnit("bytes")
+        .description("Body bytes sent to clients, by where they came from")
+        .tags("source", source)
+        .register(registry)
+        .increment(bytes);
+  }
+
+  public void request(String route, String method, int status, Duration duration) {
+    Timer.builder(REQUESTS)
+        .description("Client requests, by route, method and status")
+        .tags("route", route, "method", method, "status", Integer.toString(status))
+        .register(registry)
+        .record(duration);
+  }
+}

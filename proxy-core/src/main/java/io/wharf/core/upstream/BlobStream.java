@@ -1,0 +1,17 @@
+package io.wharf.core.upstream;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.Flow;
+
+/**
+ * An upstream blob body, headers already received.
+ *
+ * @param startOffset where the body starts in the blob: the requested offset when the upstream
+ *     honoured {@code Range} (206), 0 when it answered 200 and sent the whole blob
+ * @param totalLength the whole blob's length (from {@code Content-Range} or {@code
+ *     Content-Length}), or -1 when the upstream did not say (chunked)
+ * @param body the body; subscribe once and {@code request(n)} only as fast as you can write;
+ *     cancel the subscription to abort
+ */
+public record BlobStream(long startOffset, long totalLength, Flow.Publisher<List<ByteBuffer>> body) {}
