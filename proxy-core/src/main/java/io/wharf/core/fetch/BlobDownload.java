@@ -1,0 +1,417 @@
+package io.wharf.core.fetch;
+
+import io.wharf.core.metrics.WharfMeters;
+import io.wharf.core.oci.Digest;
+import io.wharf.core.oci.ErrorCode;
+import io.wharf.core.oci.RegistryException;
+import io.wharf.core.oci.RepositoryName;
+import io.wharf.core.store.DiskStore;
+import io.wharf.core.store.SharedFile;
+import io.wharf.core.upstream.BlobStream;
+import io.wharf.core.upstream.RegistryClient;
+import io.wharf.core.upstream.UpstreamException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Flow;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Drives one upstream fetch of one blob into a {@link GrowingBlob}.
+ *
+ * <h2>Threads and ordering</h2>
+ *
+ * Every step — opening the temp file, each write, each failure, the final verification and
+ * commit — runs on one {@link SerialExecutor} over the disk executor, so the steps never overlap
+ * and never run on an event loop or on the HTTP client's threads. The body subscriber requests one
+ * more chunk only after the previous one is on disk: the upstream is read exactly as fast as the
+ * disk takes it, and never faster than that regardless of how many clients read.
+ *
+ * <h2>Failure paths</h2>
+ *
+ * <ul>
+ *   <li>Connection reset, stall (no body bytes for {@code idleTimeout}) or a body shorter than its
+ *       length: resume with {@code Range: bytes=<written>-} asking the registry URL again (its
+ *       redirect to storage may have expired), up to {@code retries} times with backoff. An
+ *       upstream that ignores the Range and sends the whole blob again has the bytes already on
+ *       disk skipped, never appended twice.
+ *   <li>Wrong bytes (more than the length, or a digest mismatch at the end): the fetch fails at
+ *       once; no retry could make the same upstream right.
+ *   <li>On failure the temp file is deleted, nothing is stored, every reader is told and cuts its
+ *       connection (the last byte was never released), and the next request starts afresh.
+ * </ul>
+ */
+final class BlobDownload {
+  private static final Logger log = LoggerFactory.getLogger(BlobDownload.class);
+
+  private final GrowingBlob blob;
+  private final RegistryClient client;
+  private final RepositoryName repo;
+  private final DiskStore store;
+  private final SerialExecutor serial;
+  private final ScheduledExecutorService scheduler;
+  private final WharfMeters meters;
+  private final Runnable onDone;
+  private final Duration idleTimeout;
+  private final int maxRetries;
+
+  // Everything below is touched only on the serial executor.
+  private Path tempPath;
+  private FileChannel out;
+  private SharedFile readFile;
+  private MessageDigest hasher;
+  private long written;
+  private int attempts;
+  private Body current;
+  private boolean finished;
+  private boolean startedSignalled;
+
+  BlobDownload(
+      GrowingBlob blob,
+      RegistryClient client,
+      RepositoryName repo,
+      DiskStore store,
+      Executor diskExecutor,
+      ScheduledExecutorService scheduler,
+      WharfMeters meters,
+      Runnable onDone) {
+    this.blob = blob;
+    this.client = client;
+    this.repo = repo;
+    this.store = store;
+    this.serial = new SerialExecutor(diskExecutor);
+    this.scheduler = scheduler;
+    this.meters = meters;
+    this.onDone = onDone;
+    this.idleTimeout = client.config().idleTimeout();
+    this.maxRetries = client.config().retries();
+  }
+
+  private String what() {
+    return "fetch blob " + blob.digest() + " of " + repo + " from " + blob.upstream();
+  }
+
+  void start() {
+    serial.execute(this::open);
+  }
+
+  private void open() {
+    try {
+      Optional<SharedFile> existing = store.openBlob(blob.digest());
+      if (existing.isPresent()) {
+        // Stored between the caller's store lookup and this fetch starting: no upstream trip.
+        SharedFile f = existing.get();
+        long size = f.size();
+        blob.start(f, size);
+        blob.complete(size);
+        finished = true;
+        blob.close();
+        onDone.run();
+        return;
+      }
+      tempPath = store.newTempPath(blob.digest());
+      out = FileChannel.open(tempPath, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      readFile = SharedFile.open(tempPath);
+      hasher = blob.digest().newHasher();
+      meters.fetchStarted(blob.upstream());
+      request();
+    } catch (IOException | RuntimeException e) {
+      fail(new RegistryException(
+          ErrorCode.UNAVAILABLE, 503, what() + ": cannot create temp file: " + e, e), "io_error");
+    }
+  }
+
+  private void request() {
+    attempts++;
+    long offset = written;
+    client
+        .getBlob(repo, blob.digest(), offset)
+        .whenComplete((stream, err) -> serial.execute(() -> onResponse(stream, err, offset)));
+  }
+
+  private void onResponse(BlobStream stream, Throwable err, long offset) {
+    if (finished) {
+      return;
+    }
+    if (err != null) {
+      retryOrFail(unwrap(err));
+      return;
+    }
+    if (!blob.learnLength(stream.totalLength())) {
+      cancelBody(stream);
+      fail(upstreamBad("upstream changed the blob's length from " + blob.length() + " to "
+          + stream.totalLength()), "upstream_error");
+      return;
+    }
+    long skip = written - stream.startOffset();
+    if (skip < 0) {
+      cancelBody(stream);
+      fail(upstreamBad("upstream resumed at " + stream.startOffset() + " but only " + written
+          + " bytes are on disk"), "upstream_error");
+      return;
+    }
+    if (offset > 0 && skip > 0) {
+      log.info("{}: upstream ignored Range from {}; skipping {} bytes already on disk", what(),
+          offset, skip);
+    }
+    if (!startedSignalled) {
+      startedSignalled = true;
+      blob.start(readFile, blob.length());
+    }
+    current = new Body(skip);
+    stream.body().subscribe(current);
+  }
+
+  private static void cancelBody(BlobStream stream) {
+    stream.body().subscribe(new Flow.Subscriber<>() {
+      @Override
+      public void onSubscribe(Flow.Subscription s) {
+        s.cancel();
+      }
+
+      @Override
+      public void onNext(List<ByteBuffer> item) {}
+
+      @Override
+      public void onError(Throwable t) {}
+
+      @Override
+      public void onComplete() {}
+    });
+  }
+
+  private void write(Body body, List<ByteBuffer> buffers) {
+    if (finished || body != current) {
+      return;
+    }
+    try {
+      for (ByteBuffer b : buffers) {
+        ByteBuffer buf = b;
+        if (body.skip > 0) {
+          int drop = (int) Math.min(body.skip, buf.remaining());
+          buf = buf.duplicate();
+          buf.position(buf.position() + drop);
+          body.skip -= drop;
+        }
+        int n = buf.remaining();
+        if (n == 0) {
+          continue;
+        }
+        long len = blob.length();
+        if (len >= 0 && written + n > len) {
+          body.cancel();
+          fail(upstreamBad("upstream sent more than the blob's " + len + " bytes"),
+              "digest_mismatch");
+          return;
+        }
+        hasher.update(buf.duplicate());
+        long pos = written;
+        while (buf.hasRemaining()) {
+          pos += out.write(buf, pos);
+        }
+        written = pos;
+      }
+      blob.progress(written);
+      body.requestMore();
+    } catch (IOException e) {
+      body.cancel();
+      fail(new RegistryException(ErrorCode.UNAVAILABLE, 503,
+          what() + ": writing to " + tempPath.getParent() + " failed: " + e, e), "io_error");
+    }
+  }
+
+  private void bodyEnded(Body body, Throwable err) {
+    if (finished || body != current) {
+      return;
+    }
+    current = null;
+    body.stopWatchdog();
+    if (err != null) {
+      retryOrFail(unwrap(err));
+      return;
+    }
+    long len = blob.length();
+    if (len >= 0 && written < len) {
+      retryOrFail(new IOException("upstream body ended after " + written + " of " + len + " bytes"));
+      return;
+    }
+    verifyAndCommit();
+  }
+
+  private void verifyAndCommit() {
+    byte[] actual = hasher.digest();
+    if (!blob.digest().matches(actual)) {
+      fail(upstreamBad("digest mismatch: upstream bytes hash to " + blob.digest().algorithm() + ":"
+          + java.util.HexFormat.of().formatHex(actual)), "digest_mismatch");
+      return;
+    }
+    try {
+      out.force(true);
+      out.close();
+      store.commitBlob(tempPath, blob.digest());
+    } catch (IOException | RuntimeException e) {
+      fail(new RegistryException(ErrorCode.UNAVAILABLE, 503,
+          what() + ": storing the verified blob failed: " + e, e), "io_error");
+      return;
+    }
+    finished = true;
+    blob.complete(written);
+    log.debug("{}: stored {} bytes for {} readers", what(), written, blob.readers());
+    meters.fetchFinished(blob.upstream(), "ok", blob.readers());
+    blob.close();
+    onDone.run();
+  }
+
+  private void retryOrFail(Throwable cause) {
+    boolean retryable = !(cause instanceof UpstreamException ue) || ue.isTransient();
+    if (cause instanceof RegistryException && !(cause instanceof UpstreamException)) {
+      retryable = false;
+    }
+    if (retryable && attempts <= maxRetries) {
+      long backoffMs = Math.min(5_000, 100L << Math.min(attempts - 1, 6));
+      log.warn("{}: {} after {} bytes; resuming in {} ms (attempt {} of {})", what(),
+          describe(cause), written, backoffMs, attempts, maxRetries);
+      meters.fetchResumed(blob.upstream());
+      scheduler.schedule(() -> serial.execute(() -> {
+        if (!finished) {
+          request();
+        }
+      }), backoffMs, TimeUnit.MILLISECONDS);
+      return;
+    }
+    RegistryException failure = cause instanceof RegistryException re ? re
+        : new RegistryException(ErrorCode.UNAVAILABLE, 502,
+            what() + ": " + describe(cause) + " after " + written + " bytes, " + attempts
+                + " attempts", cause);
+    fail(failure, "upstream_error");
+  }
+
+  private RegistryException upstreamBad(String message) {
+    return new RegistryException(ErrorCode.UNAVAILABLE, 502, what() + ": " + message, null);
+  }
+
+  private void fail(RegistryException cause, String result) {
+    if (finished) {
+      return;
+    }
+    finished = true;
+    if (current != null) {
+      current.cancel();
+      current = null;
+    }
+    log.error("{}", cause.getMessage());
+    try {
+      if (out != null) {
+        out.close();
+      }
+      if (tempPath != null) {
+        Files.deleteIfExists(tempPath);
+      }
+    } catch (IOException e) {
+      log.warn("{}: removing temp file failed: {}", what(), e.toString());
+    }
+    if (readFile != null && !startedSignalled) {
+      readFile.release();
+    }
+    blob.fail(cause);
+    blob.close();
+    if (hasher != null) {
+      meters.fetchFinished(blob.upstream(), result, blob.readers());
+    }
+    onDone.run();
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    while (t instanceof CompletionException && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  private static String describe(Throwable t) {
+    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+  }
+
+  /** One upstream response body; a resume gets a new one. */
+  private final class Body implements Flow.Subscriber<List<ByteBuffer>> {
+    private long skip;
+    private volatile Flow.Subscription subscription;
+    private volatile long lastActivity = System.nanoTime();
+    private volatile ScheduledFuture<?> watchdog;
+    private volatile boolean cancelled;
+
+    Body(long skip) {
+      this.skip = skip;
+    }
+
+    @Override
+    public void onSubscribe(Flow.Subscription s) {
+      subscription = s;
+      long period = Math.max(50, idleTimeout.toMillis() / 4);
+      watchdog = scheduler.scheduleAtFixedRate(this::checkIdle, period, period, TimeUnit.MILLISECONDS);
+      s.request(1);
+    }
+
+    @Override
+    public void onNext(List<ByteBuffer> item) {
+      lastActivity = System.nanoTime();
+      serial.execute(() -> write(this, item));
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      serial.execute(() -> bodyEnded(this, t));
+    }
+
+    @Override
+    public void onComplete() {
+      serial.execute(() -> bodyEnded(this, null));
+    }
+
+    void requestMore() {
+      lastActivity = System.nanoTime();
+      subscription.request(1);
+    }
+
+    private void checkIdle() {
+      if (System.nanoTime() - lastActivity > idleTimeout.toNanos()) {
+        serial.execute(() -> {
+          if (current == this && !cancelled) {
+            cancel();
+            bodyEnded(this, new IOException(
+                "upstream body stalled for more than " + idleTimeout.toMillis() + " ms"));
+          }
+        });
+      }
+    }
+
+    void cancel() {
+      cancelled = true;
+      stopWatchdog();
+      Flow.Subscription s = subscription;
+      if (s != null) {
+        s.cancel();
+      }
+    }
+
+    void stopWatchdog() {
+      ScheduledFuture<?> w = watchdog;
+      if (w != null) {
+        w.cancel(false);
+      }
+    }
+  }
+}

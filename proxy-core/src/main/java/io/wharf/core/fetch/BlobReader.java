@@ -1,0 +1,88 @@
+package io.wharf.core.fetch;
+
+import io.wharf.core.store.SharedFile;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One client's view of a blob: a stored file, or a fetch still in flight. The server sends bytes
+ * {@code [0, readable())} as file regions of {@link #file()}, and parks with {@link
+ * #whenReadableBeyond} when it has sent them all. {@link #close()} exactly once.
+ */
+public final class BlobReader implements AutoCloseable {
+
+  /** Where the bytes come from, for metrics and logs. */
+  public enum Source {
+    DISK,
+    INFLIGHT
+  }
+
+  private final SharedFile file;
+  private final GrowingBlob growing;
+  private final long storedLength;
+  private final boolean joined;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private BlobReader(SharedFile file, GrowingBlob growing, long storedLength, boolean joined) {
+    this.file = file;
+    this.growing = growing;
+    this.storedLength = storedLength;
+    this.joined = joined;
+  }
+
+  /** A reader of a complete stored blob; takes over the caller's reference to {@code file}. */
+  public static BlobReader stored(SharedFile file, long length) {
+    return new BlobReader(file, null, length, false);
+  }
+
+  static BlobReader growing(GrowingBlob blob, SharedFile file, boolean joined) {
+    return new BlobReader(file, blob, -1, joined);
+  }
+
+  public Source source() {
+    return growing == null ? Source.DISK : Source.INFLIGHT;
+  }
+
+  /** True if this reader joined a fetch another request had started. */
+  public boolean joined() {
+    return joined;
+  }
+
+  /** Total length, or -1 while an in-flight fetch does not know it yet. */
+  public long length() {
+    return growing == null ? storedLength : growing.length();
+  }
+
+  /** Bytes from 0 that may be sent now; equals {@link #length()} only once verified. */
+  public long readable() {
+    return growing == null ? storedLength : growing.readable();
+  }
+
+  public boolean isComplete() {
+    return growing == null || growing.state() == GrowingBlob.State.COMPLETE;
+  }
+
+  /** The failure that ended an in-flight fetch, or null. */
+  public Throwable failure() {
+    return growing == null ? null : growing.failure();
+  }
+
+  /** See {@link GrowingBlob#whenReadableBeyond}; immediate for stored blobs. */
+  public void whenReadableBeyond(long position, Runnable callback) {
+    if (growing == null) {
+      callback.run();
+    } else {
+      growing.whenReadableBeyond(position, callback);
+    }
+  }
+
+  public SharedFile file() {
+    return file;
+  }
+
+  @Override
+  public void close() {
+    if (closed.compareAndSet(false, true)) {
+      file.release();
+    }
+  }
+}

@@ -1,0 +1,225 @@
+package io.wharf.core.fetch;
+
+import io.wharf.core.oci.Digest;
+import io.wharf.core.store.SharedFile;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A blob that is being fetched from upstream into a temp file, readable by any number of readers
+ * while it grows.
+ *
+ * <h2>Design</h2>
+ *
+ * <p>One {@link BlobDownload} writes; readers tail. The writer publishes {@code written} after
+ * each disk write and the total {@code length} once known (upstream {@code Content-Length} or
+ * {@code Content-Range}; -1 while unknown). Readers ask {@link #readable()} how many bytes from 0
+ * they may send, and park a one-shot callback with {@link #whenReadableBeyond} when they have sent
+ * them all. Callbacks run on the writer's thread and must only hand off (the server posts to its
+ * event loop).
+ *
+ * <p><b>The final byte is held back until the digest is verified.</b> {@code readable()} never
+ * reaches {@code length} before {@link #complete}: with a known length the last byte is withheld;
+ * with an unknown length, the newest byte always is (any byte may be the last). So a reader can
+ * never send a whole blob that turns out to be wrong: on {@link #fail} it cuts its connection one
+ * byte short at the latest.
+ *
+ * <p>Readers share one read-only descriptor ({@link SharedFile}) opened on the temp file when the
+ * fetch starts; it keeps working after the rename into the store. The blob holds one reference
+ * until {@link #close}; {@link #newReaderFile} retains one per reader under the same lock, so a
+ * reader can never pick up a descriptor that is being closed. A late joiner that finds the blob
+ * closed goes back to the store.
+ *
+ * <p>All state is guarded by {@code this}; no lock is held while calling out.
+ */
+public final class GrowingBlob {
+
+  /** Lifecycle. */
+  public enum State {
+    STARTING,
+    RUNNING,
+    COMPLETE,
+    FAILED
+  }
+
+  private final Digest digest;
+  private final String upstream;
+  private final CompletableFuture<GrowingBlob> started = new CompletableFuture<>();
+
+  private long length = -1;
+  private long written;
+  private State state = State.STARTING;
+  private Throwable failure;
+  private SharedFile file;
+  private boolean closed;
+  private int readers;
+  private List<Runnable> waiters = new ArrayList<>();
+
+  GrowingBlob(Digest digest, String upstream) {
+    this.digest = digest;
+    this.upstream = upstream;
+  }
+
+  public Digest digest() {
+    return digest;
+  }
+
+  public String upstream() {
+    return upstream;
+  }
+
+  /**
+   * Completes when the upstream answered with headers (length known, or -1) — the moment a
+   * reader can send its own response headers — or exceptionally if the fetch failed before.
+   */
+  public CompletableFuture<GrowingBlob> started() {
+    return started;
+  }
+
+  public synchronized long length() {
+    return length;
+  }
+
+  public synchronized long written() {
+    return written;
+  }
+
+  public synchronized State state() {
+    return state;
+  }
+
+  public synchronized Throwable failure() {
+    return failure;
+  }
+
+  public synchronized int readers() {
+    return readers;
+  }
+
+  /** Bytes from offset 0 a reader may send now (see the class comment on the final byte). */
+  public synchronized long readable() {
+    return readableLocked();
+  }
+
+  private long readableLocked() {
+    if (state == State.COMPLETE) {
+      return length;
+    }
+    if (length >= 0) {
+      return written < length ? written : Math.max(0, length - 1);
+    }
+    return Math.max(0, written - 1);
+  }
+
+  /**
+   * Runs {@code callback} once {@link #readable()} exceeds {@code position}, or the blob
+   * completes or fails — immediately (on the calling thread) if that is already so.
+   */
+  public void whenReadableBeyond(long position, Runnable callback) {
+    boolean now;
+    synchronized (this) {
+      now = readableLocked() > position || state == State.COMPLETE || state == State.FAILED;
+      if (!now) {
+        waiters.add(callback);
+      }
+    }
+    if (now) {
+      callback.run();
+    }
+  }
+
+  /**
+   * A reference to the shared read descriptor for one more reader, or null if the blob is closed
+   * (the caller then looks in the store). Call after {@link #started()} completed.
+   */
+  synchronized SharedFile newReaderFile() {
+    if (closed || file == null || state == State.FAILED) {
+      return null;
+    }
+    readers++;
+    return file.retain();
+  }
+
+  // ---- writer side (BlobDownload) ----
+
+  void start(SharedFile readFile, long totalLength) {
+    synchronized (this) {
+      this.file = readFile;
+      this.length = totalLength;
+      this.state = State.RUNNING;
+    }
+    started.complete(this);
+  }
+
+  /** Sets the length once the upstream tells it on a later response; false if it contradicts. */
+  synchronized boolean learnLength(long totalLength) {
+    if (totalLength < 0) {
+      return true;
+    }
+    if (length < 0) {
+      length = totalLength;
+      return true;
+    }
+    return length == totalLength;
+  }
+
+  void progress(long newWritten) {
+    List<Runnable> toRun;
+    synchronized (this) {
+      written = newWritten;
+      toRun = takeWaitersLocked();
+    }
+    toRun.forEach(Runnable::run);
+  }
+
+  void complete(long finalLength) {
+    List<Runnable> toRun;
+    synchronized (this) {
+      length = finalLength;
+      written = finalLength;
+      state = State.COMPLETE;
+      toRun = takeWaitersLocked();
+    }
+    started.complete(this);
+    toRun.forEach(Runnable::run);
+  }
+
+  void fail(Throwable cause) {
+    List<Runnable> toRun;
+    synchronized (this) {
+      if (state == State.COMPLETE || state == State.FAILED) {
+        return;
+      }
+      state = State.FAILED;
+      failure = cause;
+      toRun = takeWaitersLocked();
+    }
+    started.completeExceptionally(cause);
+    toRun.forEach(Runnable::run);
+  }
+
+  /** Drops the blob's own descriptor reference; later joiners go to the store. */
+  void close() {
+    SharedFile f;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      f = file;
+    }
+    if (f != null) {
+      f.release();
+    }
+  }
+
+  private List<Runnable> takeWaitersLocked() {
+    if (waiters.isEmpty()) {
+      return List.of();
+    }
+    List<Runnable> w = waiters;
+    waiters = new ArrayList<>();
+    return w;
+  }
+}

@@ -1,0 +1,298 @@
+package io.wharf.core.store;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.wharf.core.oci.Digest;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Content-addressed store on one disk directory.
+ *
+ * <pre>
+ * root/
+ *   wharf-store.json         {"formatVersion": 1}; checked at start-up
+ *   .lock                    held (fcntl) while an instance uses the store
+ *   tmp/                     fetches in progress; emptied at start-up
+ *   blobs/sha256/ab/abcd…    blob and manifest bytes, named by their digest
+ *   manifests/sha256/ab/abcd….type   media type of a stored manifest
+ *   tags/ab/abcd….json       tag records, named by sha256 of (upstream, repo, tag, accept class)
+ * </pre>
+ *
+ * <p>Every path is derived from a validated {@link Digest}, never from a name or tag string.
+ * Commits are durable: the writer fsyncs the file, this class renames it atomically into place
+ * and fsyncs the directory. All methods block: call them from a disk executor, never an event
+ * loop.
+ */
+public final class DiskStore implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(DiskStore.class);
+
+  public static final int FORMAT_VERSION = 1;
+  private static final String FORMAT_FILE = "wharf-store.json";
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final Path root;
+  private final Path tmp;
+  private final Path blobs;
+  private final Path manifests;
+  private final Path tags;
+  private final FileChannel lockChannel;
+  private final FileLock lock;
+
+  private DiskStore(Path root, FileChannel lockChannel, FileLock lock) {
+    this.root = root;
+    this.tmp = root.resolve("tmp");
+    this.blobs = root.resolve("blobs");
+    this.manifests = root.resolve("manifests");
+    this.tags = root.resolve("tags");
+    this.lockChannel = lockChannel;
+    this.lock = lock;
+  }
+
+  /**
+   * Opens (creating if needed) the store at {@code root}: takes the lock, checks the format
+   * version, and empties {@code tmp/}.
+   */
+  public static DiskStore open(Path root) {
+    Path abs = root.toAbsolutePath().normalize();
+    FileChannel lockChannel = null;
+    try {
+      Files.createDirectories(abs);
+      lockChannel =
+          FileChannel.open(abs.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      FileLock lock;
+      try {
+        lock = lockChannel.tryLock();
+      } catch (OverlappingFileLockException e) {
+        lock = null;
+      }
+      if (lock == null) {
+        throw new StoreException(
+            "store " + abs + " is in use by another Wharf instance (lock file " + abs.resolve(".lock")
+                + " is held)",
+            null);
+      }
+      DiskStore store = new DiskStore(abs, lockChannel, lock);
+      store.checkFormat();
+      store.cleanTmp();
+      Files.createDirectories(store.blobs);
+      Files.createDirectories(store.manifests);
+      Files.createDirectories(store.tags);
+      return store;
+    } catch (IOException e) {
+      closeQuietly(lockChannel);
+      throw new StoreException("cannot open store " + abs + ": " + e, e);
+    } catch (RuntimeException e) {
+      closeQuietly(lockChannel);
+      throw e;
+    }
+  }
+
+  private void checkFormat() throws IOException {
+    Path f = root.resolve(FORMAT_FILE);
+    if (Files.exists(f)) {
+      Map<?, ?> m = JSON.readValue(f.toFile(), Map.class);
+      Object v = m.get("formatVersion");
+      if (!(v instanceof Integer i) || i != FORMAT_VERSION) {
+        throw new StoreException(
+            "store " + root + " has format version " + v + "; this Wharf reads version "
+                + FORMAT_VERSION + " (use a new directory or migrate)",
+            null);
+      }
+    } else {
+      writeAtomically(f, ("{\"formatVersion\":" + FORMAT_VERSION + "}\n").getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  private void cleanTmp() throws IOException {
+    if (Files.isDirectory(tmp)) {
+      int n = 0;
+      try (DirectoryStream<Path> ds = Files.newDirectoryStream(tmp)) {
+        for (Path p : ds) {
+          Files.deleteIfExists(p);
+          n++;
+        }
+      }
+      if (n > 0) {
+        log.info("removed {} leftover temp files from {}", n, tmp);
+      }
+    }
+    Files.createDirectories(tmp);
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  /** {@code blobs/<alg>/<2 hex>/<hex>}. */
+  public Path blobPath(Digest d) {
+    return blobs.resolve(d.algorithm()).resolve(d.hex().substring(0, 2)).resolve(d.hex());
+  }
+
+  private Path manifestTypePath(Digest d) {
+    return manifests.resolve(d.algorithm()).resolve(d.hex().substring(0, 2)).resolve(d.hex() + ".type");
+  }
+
+  Path tagPath(String keyHex) {
+    return tags.resolve(keyHex.substring(0, 2)).resolve(keyHex + ".json");
+  }
+
+  /** Size of a stored blob, if present. */
+  public Optional<Long> blobSize(Digest d) {
+    try {
+      return Optional.of(Files.size(blobPath(d)));
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    } catch (IOException e) {
+      throw new StoreException("cannot stat blob " + d + ": " + e, e);
+    }
+  }
+
+  /** Opens a stored blob for reading, if present. */
+  public Optional<SharedFile> openBlob(Digest d) {
+    try {
+      return Optional.of(SharedFile.open(blobPath(d)));
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    } catch (IOException e) {
+      throw new StoreException("cannot open blob " + d + ": " + e, e);
+    }
+  }
+
+  /** A new unique temp file path for a fetch of {@code d} (not created). */
+  public Path newTempPath(Digest d) {
+    byte[] r = new byte[6];
+    RANDOM.nextBytes(r);
+    return tmp.resolve(d.hex() + "." + HexFormat.of().formatHex(r));
+  }
+
+  /**
+   * Moves a complete, verified, already fsynced temp file to its digest path and fsyncs the
+   * directory. If the blob is already there (another path stored it), the temp file is removed.
+   */
+  public void commitBlob(Path tempFile, Digest d) {
+    Path target = blobPath(d);
+    try {
+      Files.createDirectories(target.getParent());
+      try {
+        Files.move(tempFile, target, StandardCopyOption.ATOMIC_MOVE);
+      } catch (FileAlreadyExistsException e) {
+        Files.deleteIfExists(tempFile);
+      } catch (AtomicMoveNotSupportedException e) {
+        throw new StoreException("store " + root + " cannot rename atomically: " + e, e);
+      }
+      fsyncDir(target.getParent());
+    } catch (IOException e) {
+      throw new StoreException("cannot commit blob " + d + ": " + e, e);
+    }
+  }
+
+  /** Stores a verified manifest: bytes by digest plus its media type. */
+  public void putManifest(Digest d, byte[] body, String mediaType) {
+    try {
+      Path target = blobPath(d);
+      if (!Files.exists(target)) {
+        Files.createDirectories(target.getParent());
+        writeAtomically(target, body);
+      }
+      Path type = manifestTypePath(d);
+      Files.createDirectories(type.getParent());
+      writeAtomically(type, mediaType.getBytes(StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new StoreException("cannot store manifest " + d + ": " + e, e);
+    }
+  }
+
+  /** A stored manifest, re-verified against its digest (a corrupt file is removed, not served). */
+  public Optional<StoredManifest> getManifest(Digest d) {
+    try {
+      Path typePath = manifestTypePath(d);
+      if (!Files.exists(typePath)) {
+        return Optional.empty();
+      }
+      byte[] body = Files.readAllBytes(blobPath(d));
+      if (!d.matches(d.newHasher().digest(body))) {
+        log.error("stored manifest {} does not match its digest; removing it", d);
+        Files.deleteIfExists(blobPath(d));
+        Files.deleteIfExists(typePath);
+        return Optional.empty();
+      }
+      String type = Files.readString(typePath, StandardCharsets.UTF_8).strip();
+      return Optional.of(new StoredManifest(body, type, d));
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    } catch (IOException e) {
+      throw new StoreException("cannot read manifest " + d + ": " + e, e);
+    }
+  }
+
+  /** Writes {@code bytes} to {@code target} durably: temp file, fsync, rename, fsync directory. */
+  void writeAtomically(Path target, byte[] bytes) throws IOException {
+    Files.createDirectories(tmp);
+    byte[] r = new byte[6];
+    RANDOM.nextBytes(r);
+    Path t = tmp.resolve("w." + HexFormat.of().formatHex(r));
+    try (FileChannel ch =
+        FileChannel.open(t, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      ByteBuffer buf = ByteBuffer.wrap(bytes);
+      while (buf.hasRemaining()) {
+        ch.write(buf);
+      }
+      ch.force(true);
+    }
+    try {
+      Files.move(t, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      Files.deleteIfExists(t);
+      throw e;
+    }
+    fsyncDir(target.getParent());
+  }
+
+  static void fsyncDir(Path dir) throws IOException {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      lock.release();
+    } catch (IOException e) {
+      log.warn("releasing store lock failed: {}", e.toString());
+    }
+    closeQuietly(lockChannel);
+  }
+
+  private static void closeQuietly(FileChannel ch) {
+    if (ch != null) {
+      try {
+        ch.close();
+      } catch (IOException ignored) {
+        // nothing to do
+      }
+    }
+  }
+
+  /** A manifest read back from the store. */
+  public record StoredManifest(byte[] body, String mediaType, Digest digest) {}
+}

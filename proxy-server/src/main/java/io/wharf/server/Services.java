@@ -1,0 +1,114 @@
+package io.wharf.server;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.wharf.core.config.WharfConfig;
+import io.wharf.core.fetch.BlobService;
+import io.wharf.core.manifest.ManifestService;
+import io.wharf.core.metrics.WharfMeters;
+import io.wharf.core.upstream.UpstreamRouter;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * What every connection's handler needs: core services, meters and the server's lifecycle state.
+ * One per server; shared by all channels.
+ */
+public final class Services {
+  /** User event: the server is shutting down; close once idle. */
+  public static final Object DRAIN = new Object() {
+    @Override
+    public String toString() {
+      return "DRAIN";
+    }
+  };
+
+  final WharfConfig config;
+  final UpstreamRouter router;
+  final BlobService blobs;
+  final ManifestService manifests;
+  final WharfMeters meters;
+  final PrometheusMeterRegistry prometheus;
+  final AtomicBoolean ready = new AtomicBoolean();
+  final AtomicBoolean draining = new AtomicBoolean();
+  final AtomicInteger activeResponses = new AtomicInteger();
+
+  Services(
+      WharfConfig config,
+      UpstreamRouter router,
+      BlobService blobs,
+      ManifestService manifests,
+      WharfMeters meters,
+      PrometheusMeterRegistry prometheus) {
+    this.config = config;
+    this.router = router;
+    this.blobs = blobs;
+    this.manifests = manifests;
+    this.meters = meters;
+    this.prometheus = prometheus;
+  }
+
+  public WharfConfig config() {
+    return config;
+  }
+
+  public UpstreamRouter router() {
+    return router;
+  }
+
+  public BlobService blobs() {
+    return blobs;
+  }
+
+  public ManifestService manifests() {
+    return manifests;
+  }
+
+  public WharfMeters meters() {
+    return meters;
+  }
+
+  public PrometheusMeterRegistry prometheus() {
+    return prometheus;
+  }
+
+  public boolean isReady() {
+    return ready.get();
+  }
+
+  public boolean isDraining() {
+    return draining.get();
+  }
+
+  public int activeResponses() {
+    return activeResponses.get();
+  }
+
+  /** Called by handlers when a response starts. */
+  public void responseStarted() {
+    activeResponses.incrementAndGet();
+  }
+
+  /** Called by handlers when a response ended (sent or aborted). */
+  public void responseEnded() {
+    synchronized (activeResponses) {
+      if (activeResponses.decrementAndGet() == 0) {
+        activeResponses.notifyAll();
+      }
+    }
+  }
+
+  /** Waits (off any event loop) until no response is in progress or {@code millis} pass. */
+  boolean awaitIdle(long millis) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + millis;
+    synchronized (activeResponses) {
+      while (activeResponses.get() > 0) {
+        long left = deadline - System.currentTimeMillis();
+        if (left <= 0) {
+          return false;
+        }
+        activeResponses.wait(left);
+      }
+    }
+    return true;
+  }
+}

@@ -1,0 +1,41 @@
+package io.wharf.server;
+
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.wharf.core.config.ServerConfig;
+import io.wharf.server.handler.RegistryHandler;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Pipeline per connection: HTTP codec with header and line limits → keep-alive → idle and
+ * write-stall detection → the OCI API handler (one instance per connection: it owns the blob
+ * being streamed).
+ */
+final class WharfChannelInitializer extends ChannelInitializer<SocketChannel> {
+  private final Services services;
+  private final ChannelGroup channels;
+
+  WharfChannelInitializer(Services services, ChannelGroup channels) {
+    this.services = services;
+    this.channels = channels;
+  }
+
+  @Override
+  protected void initChannel(SocketChannel ch) {
+    channels.add(ch);
+    ServerConfig sc = services.config().server();
+    ChannelPipeline p = ch.pipeline();
+    p.addLast("http", new HttpServerCodec(sc.maxInitialLineLength(), sc.maxHeaderSize(), 8192));
+    p.addLast("keepAlive", new HttpServerKeepAliveHandler());
+    // Reader-idle closes idle keep-alive connections; writer-idle (observing output progress)
+    // finds clients that stopped taking bytes. The handler decides which applies.
+    p.addLast("idle", new IdleStateHandler(true,
+        sc.idleTimeout().toMillis(), sc.writeStallTimeout().toMillis(), 0, TimeUnit.MILLISECONDS));
+    p.addLast("registry", new RegistryHandler(services));
+  }
+}

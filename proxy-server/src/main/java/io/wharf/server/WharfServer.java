@@ -1,0 +1,194 @@
+package io.wharf.server;
+
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.wharf.core.config.WharfConfig;
+import io.wharf.core.fetch.BlobService;
+import io.wharf.core.fetch.InFlightFetches;
+import io.wharf.core.manifest.ManifestService;
+import io.wharf.core.metrics.WharfMeters;
+import io.wharf.core.store.DiskStore;
+import io.wharf.core.upstream.RegistryClient;
+import io.wharf.core.upstream.UpstreamRouter;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running Wharf: store, upstream clients, services and the Netty listener. Epoll where
+ * available, NIO otherwise. {@link #close()} is the graceful shutdown: stop accepting, let
+ * responses in flight finish within the grace period, then stop.
+ */
+public final class WharfServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(WharfServer.class);
+
+  private final WharfConfig config;
+  private final DiskStore store;
+  private final ExecutorService diskExecutor;
+  private final ExecutorService httpExecutor;
+  private final ScheduledExecutorService scheduler;
+  private final List<RegistryClient> clients = new ArrayList<>();
+  private final Services services;
+  private final EventLoopGroup boss;
+  private final EventLoopGroup workers;
+  private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+  private Channel listener;
+  private boolean closed;
+
+  private WharfServer(WharfConfig config, Map<String, String> env) {
+    this.config = config;
+    long t0 = System.nanoTime();
+    this.store = DiskStore.open(Path.of(config.storage().primaryDisk().path()));
+    this.diskExecutor = boundedPool("wharf-disk", 16, 100_000);
+    this.httpExecutor = boundedPool("wharf-upstream", 8, 100_000);
+    this.scheduler = Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("wharf-timer", true));
+    PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    new JvmMemoryMetrics().bindTo(prometheus);
+    new JvmGcMetrics().bindTo(prometheus);
+    new JvmThreadMetrics().bindTo(prometheus);
+    new ProcessorMetrics().bindTo(prometheus);
+    WharfMeters meters = new WharfMeters(prometheus);
+    config.upstreams().forEach(u -> clients.add(new RegistryClient(u, env, httpExecutor, meters)));
+    UpstreamRouter router = new UpstreamRouter(clients, config.defaultUpstream());
+    InFlightFetches inFlight = new InFlightFetches(store, diskExecutor, scheduler, meters);
+    BlobService blobs = new BlobService(store, inFlight, diskExecutor);
+    ManifestService manifests = ManifestService.create(store, diskExecutor, meters);
+    this.services = new Services(config, router, blobs, manifests, meters, prometheus);
+    IoHandlerFactory io = Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    this.boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("wharf-accept"), io);
+    this.workers = new MultiThreadIoEventLoopGroup(config.server().workerThreads(),
+        new DefaultThreadFactory("wharf-io"), io);
+    log.info("store {} opened in {} ms", store.root(), (System.nanoTime() - t0) / 1_000_000);
+  }
+
+  private static ExecutorService boundedPool(String name, int threads, int queue) {
+    ThreadPoolExecutor p = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
+        new LinkedBlockingQueue<>(queue), new DefaultThreadFactory(name, true));
+    p.allowCoreThreadTimeOut(true);
+    return p;
+  }
+
+  /** Builds and binds a server; the port is {@link #port()}. */
+  public static WharfServer start(WharfConfig config) {
+    return start(config, System.getenv());
+  }
+
+  public static WharfServer start(WharfConfig config, Map<String, String> env) {
+    WharfServer s = new WharfServer(config, env);
+    try {
+      s.bind();
+    } catch (RuntimeException e) {
+      s.close();
+      throw e;
+    }
+    return s;
+  }
+
+  private void bind() {
+    WharfConfig.HostPort hp = WharfConfig.HostPort.parse(config.listen(), "listen");
+    Class<? extends ServerChannel> channelClass =
+        Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    ServerBootstrap b = new ServerBootstrap()
+        .group(boss, workers)
+        .channel(channelClass)
+        .option(ChannelOption.SO_BACKLOG, 4096)
+        .option(ChannelOption.SO_REUSEADDR, true)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childOption(ChannelOption.SO_KEEPALIVE, true)
+        .childHandler(new WharfChannelInitializer(services, channels));
+    try {
+      listener = b.bind(new InetSocketAddress(hp.host(), hp.port())).sync().channel();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while binding " + config.listen(), e);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot listen on " + config.listen() + ": " + e.getMessage(), e);
+    }
+    services.ready.set(true);
+    log.info("Wharf listening on {} ({}), upstreams {}, default {}", listener.localAddress(),
+        Epoll.isAvailable() ? "epoll" : "nio",
+        config.upstreams().stream().map(u -> u.name() + "=" + u.url()).toList(),
+        config.defaultUpstream());
+  }
+
+  public int port() {
+    return ((InetSocketAddress) listener.localAddress()).getPort();
+  }
+
+  public Services services() {
+    return services;
+  }
+
+  public WharfConfig config() {
+    return config;
+  }
+
+  /** Graceful stop: no new connections, finish responses within the grace period, stop. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    services.draining.set(true);
+    services.ready.set(false);
+    if (listener != null) {
+      listener.close().syncUninterruptibly();
+    }
+    long grace = config.server().shutdownGrace().toMillis();
+    try {
+      // Idle keep-alive connections can go now; busy ones close after their response.
+      channels.forEach(ch -> ch.pipeline().fireUserEventTriggered(Services.DRAIN));
+      if (!services.awaitIdle(grace)) {
+        log.warn("{} responses still running after the {} ms grace period; closing them",
+            services.activeResponses(), grace);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    clients.forEach(RegistryClient::close);
+    scheduler.shutdownNow();
+    diskExecutor.shutdown();
+    httpExecutor.shutdown();
+    try {
+      diskExecutor.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    store.close();
+    log.info("Wharf stopped");
+  }
+}

@@ -1,0 +1,20 @@
+package io.wharf.server.cli;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import org.slf4j.LoggerFactory;
+
+/** Log level control at start-up. */
+final class Logging {
+  private Logging() {}
+
+  static void setRootLevel(Level level) {
+    setLevel(org.slf4j.Logger.ROOT_LOGGER_NAME, level);
+  }
+
+  static void setLevel(String logger, Level level) {
+    if (LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx) {
+      ctx.getLogger(logger).setLevel(level);
+    }
+  }
+}

@@ -1,0 +1,447 @@
+package io.wharf.server.handler;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.timeout.IdleState;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.wharf.core.fetch.BlobReader;
+import io.wharf.core.manifest.Manifest;
+import io.wharf.core.oci.ErrorCode;
+import io.wharf.core.upstream.RawResponse;
+import io.wharf.core.upstream.UpstreamRouter;
+import io.wharf.server.Services;
+import io.wharf.server.http.OciErrors;
+import io.wharf.server.http.Ranges;
+import io.wharf.server.route.Route;
+import io.wharf.server.route.RouteParser;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The OCI pull API for one connection. Requests are answered one at a time in arrival order
+ * (pipelined requests wait in a short queue); request bodies are never read, only released.
+ * Core futures complete on other threads and are brought back to this channel's event loop before
+ * anything touches the channel.
+ */
+public final class RegistryHandler extends ChannelInboundHandlerAdapter {
+  private static final Logger log = LoggerFactory.getLogger(RegistryHandler.class);
+  private static final Logger access = LoggerFactory.getLogger("io.wharf.access");
+  private static final int MAX_PIPELINED = 16;
+  private static final String API_VERSION = "Docker-Distribution-API-Version";
+
+  private final Services services;
+  private final ArrayDeque<HttpRequest> pending = new ArrayDeque<>();
+  private ChannelHandlerContext ctx;
+  private boolean busy;
+  private BlobResponder streaming;
+  private HttpRequest current;
+  private String routeLabel;
+  private long startNanos;
+
+  public RegistryHandler(Services services) {
+    this.services = services;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof HttpRequest req) {
+      if (req.decoderResult().isFailure()) {
+        ReferenceCountUtil.release(msg);
+        badRequestAndClose(req.decoderResult().cause());
+        return;
+      }
+      if (busy) {
+        if (pending.size() >= MAX_PIPELINED) {
+          log.info("closing connection from {}: more than {} pipelined requests",
+              ctx.channel().remoteAddress(), MAX_PIPELINED);
+          ctx.close();
+        } else {
+          pending.add(req);
+        }
+      } else {
+        handle(req);
+      }
+    }
+    if (msg instanceof HttpContent) {
+      // Pull API requests have no body worth reading.
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  private void badRequestAndClose(Throwable cause) {
+    String why = cause == null ? "malformed request" : cause.getMessage();
+    log.info("malformed request from {}: {}", ctx.channel().remoteAddress(), why);
+    FullHttpResponse r = OciErrors.response(ErrorCode.UNSUPPORTED, 400,
+        "malformed HTTP request: " + (why == null ? "bad syntax" : why), false);
+    r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+  }
+
+  private void handle(HttpRequest req) {
+    busy = true;
+    current = req;
+    routeLabel = "unknown";
+    startNanos = System.nanoTime();
+    services.responseStarted();
+    boolean head = req.method().equals(HttpMethod.HEAD);
+    Route route;
+    try {
+      route = RouteParser.parse(req.uri());
+    } catch (RuntimeException e) {
+      fail(e);
+      return;
+    }
+    routeLabel = route.label();
+    if (!req.method().equals(HttpMethod.GET) && !head) {
+      unsupported(req.method() + " is not supported: Wharf is a read-only pull-through mirror");
+      return;
+    }
+    try {
+      if (route instanceof Route.Base) {
+        sendJson(200, "{}".getBytes(StandardCharsets.UTF_8), head);
+      } else if (route instanceof Route.Manifest m) {
+        manifest(m, head);
+      } else if (route instanceof Route.Blob b) {
+        blob(b, head);
+      } else if (route instanceof Route.Tags t) {
+        passthrough(t.ns(), t.name(), "tags/list", t.query(), head, t);
+      } else if (route instanceof Route.Referrers r) {
+        passthrough(r.ns(), r.name(), "referrers/" + r.digest(), r.query(), head, r);
+      } else if (route instanceof Route.Unsupported u) {
+        unsupported(u.what() + " is not supported: Wharf is a read-only pull-through mirror");
+      } else if (route instanceof Route.Metrics) {
+        metrics(head);
+      } else if (route instanceof Route.Health h) {
+        health(h, head);
+      } else {
+        sendError(ErrorCode.NAME_UNKNOWN, 404, "no such API endpoint");
+      }
+    } catch (RuntimeException e) {
+      fail(e);
+    }
+  }
+
+  private void unsupported(String message) {
+    FullHttpResponse r = OciErrors.response(ErrorCode.UNSUPPORTED, 405, message,
+        current.method().equals(HttpMethod.HEAD));
+    r.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
+    send(r);
+  }
+
+  // ---- manifests ----
+
+  private void manifest(Route.Manifest m, boolean head) {
+    UpstreamRouter.Routed routed = services.router().route(m.ns(), m.name());
+    String accept = current.headers().get(HttpHeaderNames.ACCEPT);
+    services.manifests()
+        .get(routed.client(), routed.repository(), m.reference(), accept)
+        .whenCompleteAsync((man, err) -> {
+          if (err != null) {
+            fail(err);
+          } else {
+            sendManifest(man, head);
+          }
+        }, ctx.executor());
+  }
+
+  private void sendManifest(Manifest man, boolean head) {
+    DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+        HttpResponseStatus.OK, head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(man.body()));
+    r.headers()
+        .set(HttpHeaderNames.CONTENT_TYPE, man.mediaType())
+        .set(HttpHeaderNames.CONTENT_LENGTH, man.body().length)
+        .set("Docker-Content-Digest", man.digest().toString())
+        .set(HttpHeaderNames.ETAG, "\"" + man.digest() + "\"");
+    if (man.stale()) {
+      r.headers().set(HttpHeaderNames.WARNING, "110 wharf \"Response is Stale\"");
+    }
+    send(r);
+  }
+
+  // ---- blobs ----
+
+  private void blob(Route.Blob b, boolean head) {
+    UpstreamRouter.Routed routed = services.router().route(b.ns(), b.name());
+    if (head) {
+      services.blobs()
+          .size(routed.client(), routed.repository(), b.digest())
+          .whenCompleteAsync((size, err) -> {
+            if (err != null) {
+              fail(err);
+              return;
+            }
+            DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                HttpResponseStatus.OK, Unpooled.EMPTY_BUFFER);
+            r.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, "application/octet-stream")
+                .set("Docker-Content-Digest", b.digest().toString())
+                .set(HttpHeaderNames.ACCEPT_RANGES, "bytes")
+                .set(HttpHeaderNames.ETAG, "\"" + b.digest() + "\"");
+            if (size >= 0) {
+              r.headers().set(HttpHeaderNames.CONTENT_LENGTH, size);
+            }
+            send(r);
+          }, ctx.executor());
+      return;
+    }
+    Ranges.Spec range = Ranges.parse(current.headers().get(HttpHeaderNames.RANGE));
+    HttpRequest forRequest = current;
+    services.blobs()
+        .open(routed.client(), routed.repository(), b.digest())
+        .whenCompleteAsync((reader, err) -> {
+          if (err != null) {
+            fail(err);
+            return;
+          }
+          if (!ctx.channel().isActive() || current != forRequest) {
+            reader.close();
+            completeRequest(499, 0);
+            return;
+          }
+          streaming = new BlobResponder(ctx, reader, b.digest(), range, this::blobFinished);
+          streaming.start();
+        }, ctx.executor());
+  }
+
+  private void blobFinished(BlobResponder r, int status, long bytes, boolean ok) {
+    if (streaming != r) {
+      return;
+    }
+    streaming = null;
+    services.meters().servedBytes(
+        r.reader().source() == BlobReader.Source.DISK ? "disk" : "inflight", bytes);
+    completeRequest(ok ? status : 499, bytes);
+  }
+
+  // ---- tags list and referrers: small, passed through ----
+
+  private void passthrough(String ns, io.wharf.core.oci.RepositoryName name, String what,
+      String query, boolean head, Route route) {
+    UpstreamRouter.Routed routed = services.router().route(ns, name);
+    String accept = current.headers().get(HttpHeaderNames.ACCEPT);
+    routed.client()
+        .get(routed.repository(), what, stripNs(query), accept)
+        .whenCompleteAsync((raw, err) -> {
+          if (err != null) {
+            fail(err);
+            return;
+          }
+          sendRaw(raw, head, name, ns, route);
+        }, ctx.executor());
+  }
+
+  private void sendRaw(RawResponse raw, boolean head, io.wharf.core.oci.RepositoryName clientName,
+      String ns, Route route) {
+    DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+        HttpResponseStatus.valueOf(raw.status()),
+        head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(raw.body()));
+    String type = raw.header("content-type");
+    r.headers()
+        .set(HttpHeaderNames.CONTENT_TYPE, type == null ? "application/json" : type)
+        .set(HttpHeaderNames.CONTENT_LENGTH, raw.body().length);
+    String link = raw.header("link");
+    if (link != null && route instanceof Route.Tags) {
+      String rewritten = rewriteLink(link, clientName, ns);
+      if (rewritten != null) {
+        r.headers().set("Link", rewritten);
+      }
+    }
+    send(r);
+  }
+
+  /**
+   * Points a {@code Link: <...?last=x&n=y>; rel="next"} at this instance, so the client fetches
+   * the next page through Wharf under the name it used.
+   */
+  String rewriteLink(String link, io.wharf.core.oci.RepositoryName clientName, String ns) {
+    int lt = link.indexOf('<');
+    int gt = link.indexOf('>', lt + 1);
+    if (lt < 0 || gt < 0) {
+      return null;
+    }
+    String target = link.substring(lt + 1, gt);
+    int q = target.indexOf('?');
+    String query = q < 0 ? "" : target.substring(q + 1);
+    if (ns != null && !ns.isEmpty()) {
+      query = query.isEmpty() ? "ns=" + ns : query + "&ns=" + ns;
+    }
+    String base = services.config().effectiveExternalUrl();
+    return "<" + base + "/v2/" + clientName + "/tags/list" + (query.isEmpty() ? "" : "?" + query)
+        + ">" + link.substring(gt + 1);
+  }
+
+  private static String stripNs(String query) {
+    if (query == null || query.isEmpty()) {
+      return "";
+    }
+    StringBuilder sb = new StringBuilder();
+    for (String part : query.split("&")) {
+      if (part.equals("ns") || part.startsWith("ns=") || part.isEmpty()) {
+        continue;
+      }
+      sb.append(sb.length() == 0 ? "" : "&").append(part);
+    }
+    return sb.toString();
+  }
+
+  // ---- operational endpoints ----
+
+  private void metrics(boolean head) {
+    byte[] body = services.prometheus().scrape().getBytes(StandardCharsets.UTF_8);
+    DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+        HttpResponseStatus.OK, head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
+    r.headers()
+        .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+        .set(HttpHeaderNames.CONTENT_LENGTH, body.length);
+    send(r);
+  }
+
+  private void health(Route.Health h, boolean head) {
+    boolean ok = !h.readiness() || (services.isReady() && !services.isDraining());
+    byte[] body = (ok ? "ok\n" : "not ready\n").getBytes(StandardCharsets.UTF_8);
+    DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+        ok ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
+        head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
+    r.headers()
+        .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
+        .set(HttpHeaderNames.CONTENT_LENGTH, body.length);
+    send(r);
+  }
+
+  // ---- response plumbing ----
+
+  private void sendJson(int status, byte[] body, boolean head) {
+    DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+        HttpResponseStatus.valueOf(status),
+        head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
+    r.headers()
+        .set(HttpHeaderNames.CONTENT_TYPE, "application/json")
+        .set(HttpHeaderNames.CONTENT_LENGTH, body.length);
+    send(r);
+  }
+
+  private void sendError(ErrorCode code, int status, String message) {
+    send(OciErrors.response(code, status, message, current.method().equals(HttpMethod.HEAD)));
+  }
+
+  private void fail(Throwable err) {
+    if (current == null) {
+      return;
+    }
+    OciErrors.Mapped m = OciErrors.mapAndLog(err, current.method().name(), current.uri());
+    send(OciErrors.response(m, current.method().equals(HttpMethod.HEAD)));
+  }
+
+  private void send(FullHttpResponse r) {
+    if (!ctx.channel().isActive()) {
+      r.release();
+      completeRequest(499, 0);
+      return;
+    }
+    r.headers().set(API_VERSION, "registry/2.0");
+    if (services.isDraining()) {
+      r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    }
+    int status = r.status().code();
+    long bytes = r.content().readableBytes();
+    boolean keepAlive = HttpUtil.isKeepAlive(current) && !services.isDraining();
+    ctx.writeAndFlush(r).addListener(f -> {
+      completeRequest(status, bytes);
+      if (!keepAlive) {
+        ctx.close();
+      }
+    });
+  }
+
+  private void completeRequest(int status, long bytes) {
+    if (!busy) {
+      return;
+    }
+    HttpRequest req = current;
+    Duration took = Duration.ofNanos(System.nanoTime() - startNanos);
+    services.meters().request(routeLabel, req.method().name(), status, took);
+    if (access.isDebugEnabled()) {
+      access.debug("{} {} {} {} {}B {}ms", ctx.channel().remoteAddress(), req.method(), req.uri(),
+          status, bytes, took.toMillis());
+    }
+    busy = false;
+    current = null;
+    services.responseEnded();
+    if (services.isDraining()) {
+      ctx.close();
+      return;
+    }
+    HttpRequest next = pending.poll();
+    if (next != null) {
+      handle(next);
+    }
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    if (evt == Services.DRAIN) {
+      if (!busy) {
+        ctx.close();
+      }
+      return;
+    }
+    if (evt instanceof IdleStateEvent e) {
+      if (e.state() == IdleState.READER_IDLE && !busy) {
+        ctx.close();
+        return;
+      }
+      if (e.state() == IdleState.WRITER_IDLE && streaming != null && streaming.writePending()) {
+        log.info("dropping client {}: it took no bytes for {} s", ctx.channel().remoteAddress(),
+            services.config().server().writeStallTimeout().toSeconds());
+        ctx.close();
+        return;
+      }
+      return;
+    }
+    super.userEventTriggered(ctx, evt);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    if (streaming != null) {
+      streaming.abort();
+    } else if (busy) {
+      // A response was being prepared (upstream fetch); it is dropped when it arrives.
+      completeRequest(499, 0);
+    }
+    pending.clear();
+    super.channelInactive(ctx);
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    String msg = cause.getMessage() == null ? cause.toString() : cause.getMessage();
+    if (msg.contains("Connection reset") || msg.contains("Broken pipe")) {
+      log.debug("client {} went away: {}", ctx.channel().remoteAddress(), msg);
+    } else {
+      log.warn("connection {} failed: {}", ctx.channel().remoteAddress(), msg);
+    }
+    ctx.close();
+  }
+}
