@@ -54,7 +54,9 @@ public final class GrowingBlob {
   private SharedFile file;
   private boolean closed;
   private int readers;
-  private List<Runnable> waiters = new ArrayList<>();
+  private List<Waiter> waiters = new ArrayList<>();
+
+  private record Waiter(long position, Runnable callback) {}
 
   GrowingBlob(Digest digest, String upstream) {
     this.digest = digest;
@@ -121,7 +123,7 @@ public final class GrowingBlob {
     synchronized (this) {
       now = readableLocked() > position || state == State.COMPLETE || state == State.FAILED;
       if (!now) {
-        waiters.add(callback);
+        waiters.add(new Waiter(position, callback));
       }
     }
     if (now) {
@@ -214,12 +216,23 @@ public final class GrowingBlob {
     }
   }
 
+  /** Removes and returns the callbacks that may proceed now: all of them once terminal. */
   private List<Runnable> takeWaitersLocked() {
     if (waiters.isEmpty()) {
       return List.of();
     }
-    List<Runnable> w = waiters;
-    waiters = new ArrayList<>();
-    return w;
+    boolean terminal = state == State.COMPLETE || state == State.FAILED;
+    long readable = readableLocked();
+    List<Runnable> ready = new ArrayList<>();
+    List<Waiter> keep = new ArrayList<>();
+    for (Waiter w : waiters) {
+      if (terminal || readable > w.position()) {
+        ready.add(w.callback());
+      } else {
+        keep.add(w);
+      }
+    }
+    waiters = keep;
+    return ready;
   }
 }

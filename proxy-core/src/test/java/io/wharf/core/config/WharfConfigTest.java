@@ -1,0 +1,141 @@
+package io.wharf.core.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class WharfConfigTest {
+
+  @Test
+  void defaults_mirrorDockerHubOnPort5000WithLocalStore() {
+    WharfConfig c = WharfConfig.defaults().validated();
+    assertThat(c.listen()).isEqualTo("0.0.0.0:5000");
+    assertThat(c.upstreams()).hasSize(1);
+    assertThat(c.upstreams().get(0).url()).isEqualTo("https://registry-1.docker.io");
+    assertThat(c.upstreams().get(0).isDockerHub()).isTrue();
+    assertThat(c.defaultUpstream()).isEqualTo("docker.io");
+    assertThat(c.storage().primaryDisk().path()).isEqualTo("./wharf-data");
+    assertThat(c.upstreams().get(0).tagTtl()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(c.upstreams().get(0).negativeTtl()).isEqualTo(Duration.ofSeconds(30));
+  }
+
+  @Test
+  void parse_fullFile_readsEveryKey() {
+    WharfConfig c = WharfConfig.parse("""
+        version: 1
+        listen: 127.0.0.1:5001
+        externalUrl: http://wharf.site:5001/
+        defaultUpstream: site
+        upstreams:
+          - name: site
+            url: http://127.0.0.1:5050/
+            hosts: [registry.site.example]
+            tagTtl: 30s
+            negativeTtl: 0s
+            retries: 5
+            credentials:
+              username: robot
+              passwordEnv: SITE_PASSWORD
+          - name: docker.io
+            url: https://registry-1.docker.io
+        storage:
+          tiers:
+            - type: disk
+              path: /var/lib/wharf
+              maxSize: 100GiB
+        server:
+          shutdownGrace: 10s
+        """);
+    assertThat(c.listen()).isEqualTo("127.0.0.1:5001");
+    assertThat(c.externalUrl()).isEqualTo("http://wharf.site:5001");
+    UpstreamConfig site = c.upstream("site");
+    assertThat(site.url()).isEqualTo("http://127.0.0.1:5050");
+    assertThat(site.tagTtl()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(site.negativeTtl()).isZero();
+    assertThat(site.retries()).isEqualTo(5);
+    assertThat(site.answersTo("registry.site.example")).isTrue();
+    assertThat(site.answersTo("site")).isTrue();
+    assertThat(site.answersTo("ghcr.io")).isFalse();
+    assertThat(c.storage().tiers().get(0).maxBytes()).isEqualTo(100L << 30);
+    assertThat(c.server().shutdownGrace()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(site.credentials().resolve(Map.of("SITE_PASSWORD", "p@ss:w/rd%&?")).password())
+        .isEqualTo("p@ss:w/rd%&?");
+  }
+
+  @Test
+  void parse_unknownKey_namesIt() {
+    assertThatThrownBy(() -> WharfConfig.parse("listen: 0.0.0.0:5000\nlisten_port: 5\n"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("listen_port");
+  }
+
+  @Test
+  void parse_badDuration_namesKeyAndSyntax() {
+    assertThatThrownBy(() -> WharfConfig.parse("upstreams:\n  - name: a\n    url: http://x\n    tagTtl: soon\n"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("tagTtl")
+        .hasMessageContaining("invalid duration");
+  }
+
+  @Test
+  void validate_rejectsBadValues() {
+    assertThatThrownBy(() -> WharfConfig.parse("listen: nowhere\n")).hasMessageContaining("listen");
+    assertThatThrownBy(() -> WharfConfig.parse("upstreams:\n  - name: A B\n    url: http://x\n"))
+        .hasMessageContaining("upstreams[0].name");
+    assertThatThrownBy(() -> WharfConfig.parse("upstreams:\n  - name: a\n    url: ftp://x\n"))
+        .hasMessageContaining("upstreams[0].url");
+    assertThatThrownBy(() -> WharfConfig.parse("upstreams:\n  - name: a\n    url: http://u:p@x\n"))
+        .hasMessageContaining("credentials");
+    assertThatThrownBy(() -> WharfConfig.parse(
+        "upstreams:\n  - {name: a, url: 'http://x'}\n  - {name: a, url: 'http://y'}\n"))
+        .hasMessageContaining("used twice");
+    assertThatThrownBy(() -> WharfConfig.parse("defaultUpstream: nope\n"))
+        .hasMessageContaining("defaultUpstream");
+    assertThatThrownBy(() -> WharfConfig.parse("version: 2\n")).hasMessageContaining("version");
+    assertThatThrownBy(() -> WharfConfig.parse("storage:\n  tiers:\n    - type: memory\n      maxSize: 1GiB\n"))
+        .hasMessageContaining("at least one disk tier");
+  }
+
+  @Test
+  void credentials_fromFile_andTwoSourcesRejected(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("pw");
+    Files.writeString(f, "s3cret\n");
+    Credentials c = new Credentials("u", null, null, f.toString(), null, null, null, null);
+    assertThat(c.resolve(Map.of()).password()).isEqualTo("s3cret");
+    assertThat(c.resolve(Map.of()).toString()).doesNotContain("s3cret");
+    assertThat(Credentials.basic("u", "hunter2").toString()).doesNotContain("hunter2");
+    Credentials both = new Credentials("u", null, "a", f.toString(), null, null, null, null);
+    assertThatThrownBy(() -> both.resolve(Map.of())).hasMessageContaining("only one way");
+    Credentials missingEnv = new Credentials("u", null, null, null, "NOPE", null, null, null);
+    assertThatThrownBy(() -> missingEnv.resolve(Map.of())).hasMessageContaining("NOPE");
+  }
+
+  @Test
+  void withSingleUpstream_namesItAfterHost() {
+    WharfConfig c = WharfConfig.defaults().withSingleUpstream("http://127.0.0.1:5050").validated();
+    assertThat(c.upstreams()).hasSize(1);
+    assertThat(c.defaultUpstream()).isEqualTo("127.0.0.1");
+    assertThat(c.upstreams().get(0).isDockerHub()).isFalse();
+    WharfConfig hub = WharfConfig.defaults().withSingleUpstream("https://registry-1.docker.io").validated();
+    assertThat(hub.defaultUpstream()).isEqualTo("docker.io");
+  }
+
+  @Test
+  void durationsAndSizes_parse() {
+    assertThat(Durations.parse("250ms")).isEqualTo(Duration.ofMillis(250));
+    assertThat(Durations.parse("2h")).isEqualTo(Duration.ofHours(2));
+    assertThat(Durations.parse("PT5M")).isEqualTo(Duration.ofMinutes(5));
+    assertThat(Durations.format(Duration.ofMinutes(5))).isEqualTo("5m");
+    assertThat(ByteSizes.parse("512KiB")).isEqualTo(512L * 1024);
+    assertThat(ByteSizes.parse("2TB")).isEqualTo(2_000_000_000_000L);
+    assertThat(ByteSizes.parse("20M")).isEqualTo(20L << 20);
+    assertThat(ByteSizes.parse("1048576")).isEqualTo(1048576L);
+    assertThatThrownBy(() -> ByteSizes.parse("lots")).hasMessageContaining("invalid size");
+  }
+}

@@ -1,0 +1,385 @@
+package io.wharf.core.testing;
+
+import io.wharf.core.oci.Digest;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A tiny registry on a raw socket for faults WireMock cannot express: bytes held until a test
+ * opens a gate, resets after N bytes, stalls, ignored {@code Range}, wrong bytes, chunked bodies,
+ * throttled bandwidth. Counts every request. Serves manifests and blobs from memory; anonymous.
+ * One thread per connection (test scale only).
+ */
+public final class ScriptedUpstream implements AutoCloseable {
+
+  /** How one blob misbehaves. All fields are read when a request for it arrives. */
+  public static final class Script {
+    /** When set, body bytes past {@link #gateAfter} wait until the latch opens. */
+    public volatile CountDownLatch gate;
+    public volatile long gateAfter;
+    /** Close with RST after this many body bytes, for the first {@link #resets} requests. */
+    public volatile long resetAfter = -1;
+    public final AtomicInteger resets = new AtomicInteger();
+    /** Stop sending (but keep the socket open) after this many bytes, for the first N requests. */
+    public volatile long stallAfter = -1;
+    public final AtomicInteger stalls = new AtomicInteger();
+    /** Answer 200 with the whole body even when asked for a Range. */
+    public volatile boolean ignoreRange;
+    /** Flip one byte in the middle of the body. */
+    public volatile boolean corrupt;
+    /** Send the body chunked, without Content-Length. */
+    public volatile boolean chunked;
+    /** Throttle the body to this many bytes per second (0: unthrottled). */
+    public volatile long bytesPerSecond;
+    /** Answer every request for it with this status (0: normal). */
+    public volatile int status;
+  }
+
+  private record ManifestEntry(String mediaType, byte[] body) {}
+
+  private final ServerSocket server;
+  private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "scripted-upstream");
+    t.setDaemon(true);
+    return t;
+  });
+  private final Map<String, ManifestEntry> manifests = new ConcurrentHashMap<>();
+  private final Map<String, byte[]> blobs = new ConcurrentHashMap<>();
+  private final Map<String, Script> scripts = new ConcurrentHashMap<>();
+  private final Map<String, AtomicInteger> counts = new ConcurrentHashMap<>();
+  private final AtomicLong bodyBytes = new AtomicLong();
+  private final Map<Socket, Boolean> open = new ConcurrentHashMap<>();
+  private volatile boolean closed;
+
+  public ScriptedUpstream() throws IOException {
+    server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
+    threads.execute(this::acceptLoop);
+  }
+
+  public String url() {
+    return "http://127.0.0.1:" + server.getLocalPort();
+  }
+
+  public int port() {
+    return server.getLocalPort();
+  }
+
+  /** Adds a manifest under a tag (or digest) reference; it is also served by its digest. */
+  public Digest putManifest(String repo, String ref, String mediaType, byte[] body) {
+    Digest d = Digest.sha256Of(body);
+    manifests.put(repo + ":" + ref, new ManifestEntry(mediaType, body));
+    manifests.put(repo + ":" + d, new ManifestEntry(mediaType, body));
+    return d;
+  }
+
+  /** Adds a blob (to every repository: blobs are content-addressed). */
+  public Digest putBlob(byte[] body) {
+    Digest d = Digest.sha256Of(body);
+    blobs.put(d.toString(), body);
+    return d;
+  }
+
+  /** Serves {@code body} under {@code digest} even though it does not hash to it. */
+  public void putBlobUnder(Digest digest, byte[] body) {
+    blobs.put(digest.toString(), body);
+  }
+
+  /** The script for {@code digest} (created on first use). */
+  public Script script(Digest digest) {
+    return scripts.computeIfAbsent(digest.toString(), k -> new Script());
+  }
+
+  /** Requests seen for {@code "GET /v2/repo/blobs/sha256:..."} (method, space, path without query). */
+  public int count(String methodAndPath) {
+    AtomicInteger c = counts.get(methodAndPath);
+    return c == null ? 0 : c.get();
+  }
+
+  /** Blob GETs for {@code digest} in any repository. */
+  public int blobGets(Digest digest) {
+    int n = 0;
+    for (Map.Entry<String, AtomicInteger> e : counts.entrySet()) {
+      if (e.getKey().startsWith("GET ") && e.getKey().endsWith("/blobs/" + digest)) {
+        n += e.getValue().get();
+      }
+    }
+    return n;
+  }
+
+  /** All counters, for failure messages. */
+  public Map<String, Integer> counts() {
+    Map<String, Integer> m = new LinkedHashMap<>();
+    counts.forEach((k, v) -> m.put(k, v.get()));
+    return m;
+  }
+
+  public long bodyBytesSent() {
+    return bodyBytes.get();
+  }
+
+  private void acceptLoop() {
+    while (!closed) {
+      try {
+        Socket s = server.accept();
+        open.put(s, Boolean.TRUE);
+        threads.execute(() -> serve(s));
+      } catch (IOException e) {
+        if (!closed) {
+          throw new IllegalStateException(e);
+        }
+      }
+    }
+  }
+
+  private void serve(Socket s) {
+    try (s) {
+      s.setTcpNoDelay(true);
+      InputStream in = new BufferedInputStream(s.getInputStream());
+      OutputStream out = s.getOutputStream();
+      for (; ; ) {
+        String line = readLine(in);
+        if (line == null || line.isEmpty()) {
+          return;
+        }
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (String h = readLine(in); h != null && !h.isEmpty(); h = readLine(in)) {
+          int c = h.indexOf(':');
+          if (c > 0) {
+            headers.put(h.substring(0, c).trim().toLowerCase(Locale.ROOT), h.substring(c + 1).trim());
+          }
+        }
+        String[] parts = line.split(" ");
+        String method = parts[0];
+        String target = parts[1];
+        String path = target.contains("?") ? target.substring(0, target.indexOf('?')) : target;
+        counts.computeIfAbsent(method + " " + path, k -> new AtomicInteger()).incrementAndGet();
+        if (!handle(s, out, method, path, headers)) {
+          return;
+        }
+      }
+    } catch (IOException e) {
+      // client went away or we reset: fine for a test server
+    } finally {
+      open.remove(s);
+    }
+  }
+
+  /** Returns false when the connection must end. */
+  private boolean handle(Socket s, OutputStream out, String method, String path,
+      Map<String, String> headers) throws IOException {
+    boolean head = method.equals("HEAD");
+    if (path.equals("/v2/") || path.equals("/v2")) {
+      respond(out, 200, "application/json", "{}".getBytes(StandardCharsets.UTF_8), head, Map.of());
+      return true;
+    }
+    int m = path.indexOf("/manifests/");
+    if (m > 0) {
+      String repo = path.substring(4, m);
+      String ref = path.substring(m + "/manifests/".length());
+      ManifestEntry e = manifests.get(repo + ":" + ref);
+      if (e == null) {
+        notFound(out, "MANIFEST_UNKNOWN", head);
+        return true;
+      }
+      respond(out, 200, e.mediaType(), e.body(), head,
+          Map.of("Docker-Content-Digest", Digest.sha256Of(e.body()).toString()));
+      return true;
+    }
+    int b = path.indexOf("/blobs/");
+    if (b > 0) {
+      String digest = path.substring(b + "/blobs/".length());
+      byte[] body = blobs.get(digest);
+      if (body == null) {
+        notFound(out, "BLOB_UNKNOWN", head);
+        return true;
+      }
+      Script sc = scripts.getOrDefault(digest, new Script());
+      return sendBlob(s, out, sc, body, digest, head, headers.get("range"));
+    }
+    notFound(out, "NAME_UNKNOWN", head);
+    return true;
+  }
+
+  private boolean sendBlob(Socket s, OutputStream out, Script sc, byte[] body, String digest,
+      boolean head, String range) throws IOException {
+    if (sc.status != 0) {
+      respond(out, sc.status, "application/json",
+          "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"scripted\"}]}".getBytes(StandardCharsets.UTF_8),
+          head, Map.of());
+      return true;
+    }
+    long start = 0;
+    if (range != null && !sc.ignoreRange && range.startsWith("bytes=")) {
+      String spec = range.substring(6);
+      start = Long.parseLong(spec.substring(0, spec.indexOf('-')));
+    }
+    byte[] payload = body;
+    if (sc.corrupt) {
+      payload = body.clone();
+      payload[payload.length / 2] ^= 0x5a;
+    }
+    StringBuilder h = new StringBuilder();
+    if (start > 0) {
+      h.append("HTTP/1.1 206 Partial Content\r\n");
+      h.append("Content-Range: bytes ").append(start).append('-').append(body.length - 1)
+          .append('/').append(body.length).append("\r\n");
+    } else {
+      h.append("HTTP/1.1 200 OK\r\n");
+    }
+    h.append("Content-Type: application/octet-stream\r\n");
+    h.append("Docker-Content-Digest: ").append(digest).append("\r\n");
+    if (sc.chunked && !head) {
+      h.append("Transfer-Encoding: chunked\r\n");
+    } else {
+      h.append("Content-Length: ").append(body.length - start).append("\r\n");
+    }
+    h.append("\r\n");
+    out.write(h.toString().getBytes(StandardCharsets.US_ASCII));
+    out.flush();
+    if (head) {
+      return true;
+    }
+    boolean resetThis = sc.resetAfter >= 0 && sc.resets.getAndDecrement() > 0;
+    boolean stallThis = sc.stallAfter >= 0 && sc.stalls.getAndDecrement() > 0;
+    long sentInBody = 0;
+    long t0 = System.nanoTime();
+    int chunk = 16 * 1024;
+    for (long pos = start; pos < payload.length; ) {
+      long absolute = pos;
+      if (sc.gate != null && absolute >= sc.gateAfter) {
+        try {
+          if (!sc.gate.await(60, TimeUnit.SECONDS)) {
+            return false;
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return false;
+        }
+      }
+      int n = (int) Math.min(chunk, payload.length - pos);
+      if (sc.gate != null && absolute < sc.gateAfter) {
+        n = (int) Math.min(n, sc.gateAfter - absolute);
+      }
+      if (resetThis && absolute + n > sc.resetAfter) {
+        n = (int) Math.max(0, sc.resetAfter - absolute);
+        write(out, payload, (int) pos, n, sc.chunked);
+        out.flush();
+        s.setSoLinger(true, 0);
+        s.close();
+        return false;
+      }
+      if (stallThis && absolute + n > sc.stallAfter) {
+        n = (int) Math.max(0, sc.stallAfter - absolute);
+        write(out, payload, (int) pos, n, sc.chunked);
+        out.flush();
+        // Hold the connection open and silent until the client gives up.
+        while (!closed && !s.isClosed()) {
+          if (s.getInputStream().read() < 0) {
+            break;
+          }
+        }
+        return false;
+      }
+      write(out, payload, (int) pos, n, sc.chunked);
+      pos += n;
+      sentInBody += n;
+      bodyBytes.addAndGet(n);
+      if (sc.bytesPerSecond > 0) {
+        long due = t0 + sentInBody * 1_000_000_000L / sc.bytesPerSecond;
+        long wait = due - System.nanoTime();
+        if (wait > 0) {
+          LockSupport.parkNanos(wait);
+        }
+      }
+    }
+    if (sc.chunked) {
+      out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+    }
+    out.flush();
+    return true;
+  }
+
+  private static void write(OutputStream out, byte[] b, int off, int len, boolean chunked)
+      throws IOException {
+    if (len <= 0) {
+      return;
+    }
+    if (chunked) {
+      out.write((Integer.toHexString(len) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(b, off, len);
+      out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+    } else {
+      out.write(b, off, len);
+    }
+  }
+
+  private static void notFound(OutputStream out, String code, boolean head) throws IOException {
+    respond(out, 404, "application/json",
+        ("{\"errors\":[{\"code\":\"" + code + "\",\"message\":\"not found\"}]}")
+            .getBytes(StandardCharsets.UTF_8), head, Map.of());
+  }
+
+  private static void respond(OutputStream out, int status, String type, byte[] body, boolean head,
+      Map<String, String> extra) throws IOException {
+    StringBuilder h = new StringBuilder("HTTP/1.1 ").append(status).append(' ')
+        .append(status == 200 ? "OK" : "Status").append("\r\n");
+    h.append("Content-Type: ").append(type).append("\r\n");
+    h.append("Content-Length: ").append(body.length).append("\r\n");
+    h.append("Docker-Distribution-API-Version: registry/2.0\r\n");
+    extra.forEach((k, v) -> h.append(k).append(": ").append(v).append("\r\n"));
+    h.append("\r\n");
+    out.write(h.toString().getBytes(StandardCharsets.US_ASCII));
+    if (!head) {
+      out.write(body);
+    }
+    out.flush();
+  }
+
+  private static String readLine(InputStream in) throws IOException {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    for (int c = in.read(); c >= 0; c = in.read()) {
+      if (c == '\n') {
+        String s = b.toString(StandardCharsets.ISO_8859_1);
+        return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
+      }
+      b.write(c);
+      if (b.size() > 16384) {
+        throw new SocketException("header line too long");
+      }
+    }
+    return b.size() == 0 ? null : b.toString(StandardCharsets.ISO_8859_1);
+  }
+
+  @Override
+  public void close() throws IOException {
+    closed = true;
+    server.close();
+    for (Socket s : open.keySet()) {
+      try {
+        s.close();
+      } catch (IOException ignored) {
+        // closing anyway
+      }
+    }
+    threads.shutdownNow();
+  }
+}

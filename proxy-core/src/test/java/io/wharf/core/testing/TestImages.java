@@ -1,0 +1,69 @@
+package io.wharf.core.testing;
+
+import io.wharf.core.oci.Digest;
+import io.wharf.core.oci.MediaTypes;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/** Deterministic test content: blobs of given sizes and OCI manifests that reference them. */
+public final class TestImages {
+  private TestImages() {}
+
+  /** {@code size} pseudo-random bytes from {@code seed} (the same every run). */
+  public static byte[] bytes(long seed, int size) {
+    byte[] b = new byte[size];
+    SplittableRandom r = new SplittableRandom(seed);
+    for (int i = 0; i < size; ) {
+      long v = r.nextLong();
+      for (int k = 0; k < 8 && i < size; k++, i++) {
+        b[i] = (byte) (v >>> (8 * k));
+      }
+    }
+    return b;
+  }
+
+  /** An image: config blob, layers, and its OCI manifest. */
+  public record Image(byte[] config, List<byte[]> layers, byte[] manifest) {
+    public Digest manifestDigest() {
+      return Digest.sha256Of(manifest);
+    }
+
+    public Digest configDigest() {
+      return Digest.sha256Of(config);
+    }
+
+    public Digest layerDigest(int i) {
+      return Digest.sha256Of(layers.get(i));
+    }
+  }
+
+  /** Builds an image whose layers have the given sizes. */
+  public static Image image(long seed, int... layerSizes) {
+    byte[] config = ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"seed\":" + seed
+        + ",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}").getBytes(StandardCharsets.UTF_8);
+    List<byte[]> layers = new ArrayList<>();
+    StringBuilder sb = new StringBuilder();
+    sb.append("{\"schemaVersion\":2,\"mediaType\":\"").append(MediaTypes.OCI_MANIFEST)
+        .append("\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",")
+        .append("\"digest\":\"").append(Digest.sha256Of(config)).append("\",\"size\":")
+        .append(config.length).append("},\"layers\":[");
+    for (int i = 0; i < layerSizes.length; i++) {
+      byte[] layer = bytes(seed * 1000 + i, layerSizes[i]);
+      layers.add(layer);
+      sb.append(i == 0 ? "" : ",")
+          .append("{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"")
+          .append(Digest.sha256Of(layer)).append("\",\"size\":").append(layer.length).append('}');
+    }
+    sb.append("]}");
+    return new Image(config, layers, sb.toString().getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Publishes {@code image} on {@code upstream} as {@code repo:tag}. */
+  public static void publish(ScriptedUpstream upstream, String repo, String tag, Image image) {
+    upstream.putBlob(image.config());
+    image.layers().forEach(upstream::putBlob);
+    upstream.putManifest(repo, tag, MediaTypes.OCI_MANIFEST, image.manifest());
+  }
+}
