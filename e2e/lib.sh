@@ -27,19 +27,19 @@ e2e_warn() { printf '[e2e %(%H:%M:%S)T] WARN: %s\n' -1 "$*" >&2; }
 # (notably docker-registry's own instance on :5000) with a policy-rc.d that
 # exits 101; the policy file is removed afterwards only if we created it.
 e2e_install_deps() {
-    local want=() spec cmd pkg
+    local pkgs=() spec cmd pkg
     for spec in "$@"; do
         cmd=${spec%%:*}; pkg=${spec#*:}
         if [[ $cmd == /* ]]; then [[ -x $cmd ]] && continue
         else command -v "$cmd" >/dev/null 2>&1 && continue; fi
-        want+=("$pkg")
+        pkgs+=("$pkg")
     done
-    ((${#want[@]})) || return 0
+    ((${#pkgs[@]})) || return 0
     if [[ $(id -u) != 0 ]]; then
-        e2e_warn "missing packages ${want[*]} and not root; install them first"
+        e2e_warn "missing packages ${pkgs[*]} and not root; install them first"
         return 1
     fi
-    e2e_log "installing: ${want[*]}"
+    e2e_log "installing: ${pkgs[*]}"
     local policy=/usr/sbin/policy-rc.d rc=0
     if [[ ! -e $policy ]]; then
         printf '#!/bin/sh\n# temporary: written by wharf e2e/lib.sh, removed after install\nexit 101\n' >"$policy"
@@ -51,7 +51,7 @@ e2e_install_deps() {
     if ((rc == 0)); then
         timeout 600 apt-get install -y -q --no-install-recommends \
             -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-            "${want[@]}" >&2 || rc=$?
+            "${pkgs[@]}" >&2 || rc=$?
     fi
     e2e_remove_policy_rc
     return $rc
@@ -80,8 +80,10 @@ _e2e_listening_ports() {
     done
 }
 
-# e2e_free_port: prints a TCP port that nothing listens on, never 5000 and
-# never one handed out before by this shell. Pure bash (no python needed).
+# e2e_free_port [VAR]: a TCP port that nothing listens on, never 5000 and
+# never one handed out before by this shell; stored in VAR, else printed.
+# Prefer the VAR form: $(e2e_free_port) runs in a subshell, which cannot
+# remember the ports it handed out. Pure bash (no python needed).
 e2e_free_port() {
     local listening port i
     listening=" $(_e2e_listening_ports | tr '\n' ' ') "
@@ -93,7 +95,7 @@ e2e_free_port() {
         # belt and braces: nobody answers on it
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue; fi
         E2E_USED_PORTS+="$port "
-        echo "$port"
+        if [[ -n ${1:-} ]]; then printf -v "$1" '%s' "$port"; else echo "$port"; fi
         return 0
     done
     e2e_warn "no free port found"
@@ -104,7 +106,7 @@ e2e_free_port() {
 # stderr appended to LOGFILE; sets E2E_LAST_PID and records it in E2E_PIDS.
 e2e_spawn() {
     local logfile=$1; shift
-    "$@" >>"$logfile" 2>&1 </dev/null &
+    "$@" >>"$logfile" 2>&1 </dev/null 8>&- 9>&- &
     E2E_LAST_PID=$!
     E2E_PIDS+=("$E2E_LAST_PID")
 }
@@ -113,7 +115,7 @@ e2e_spawn() {
 # (guards against signalling a recycled PID).
 _e2e_is_our_child() {
     local stat rest ppid
-    stat=$(<"/proc/$1/stat") 2>/dev/null || return 1
+    { stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
     rest=${stat##*) }
     read -r _ ppid _ <<<"$rest"
     [[ $ppid == "$$" || $ppid == "${BASHPID:-$$}" ]]
@@ -210,8 +212,9 @@ EOF
     REGISTRY_URL=http://127.0.0.1:$port
     : >"$REGISTRY_LOG"
     # REGISTRY_* variables in the environment would override the config file.
-    e2e_spawn "$REGISTRY_LOG" env $(env | sed -n 's/^\(REGISTRY_[A-Za-z0-9_]*\)=.*/-u \1/p') \
-        /usr/bin/docker-registry serve "$dir/config.yml"
+    local unset=() v
+    for v in $(compgen -e); do [[ $v == REGISTRY_* ]] && unset+=(-u "$v"); done
+    e2e_spawn "$REGISTRY_LOG" env "${unset[@]}" /usr/bin/docker-registry serve "$dir/config.yml"
     REGISTRY_PID=$E2E_LAST_PID
     e2e_wait_http "$REGISTRY_URL/v2/" 30 "$REGISTRY_PID"
 }
@@ -262,14 +265,15 @@ e2e_ensure_wharf_jar() {
 
 # e2e_start_wharf UPSTREAM_URL STORAGE_DIR PORT LOGFILE
 # Runs `java -jar $WHARF_JAR serve ...` and waits for GET /v2/ == 200.
-# Extra JVM flags: WHARF_JAVA_OPTS. Sets WHARF_PID and WHARF_URL.
+# Extra JVM flags: WHARF_JAVA_OPTS; extra serve flags (e.g. --access-log):
+# WHARF_SERVE_OPTS. Sets WHARF_PID and WHARF_URL.
 e2e_start_wharf() {
     local upstream=$1 storage=$2 port=$3 log=$4
     mkdir -p "$storage"
     WHARF_URL=http://127.0.0.1:$port
-    # shellcheck disable=SC2086 # WHARF_JAVA_OPTS is a list of flags
+    # shellcheck disable=SC2086 # WHARF_JAVA_OPTS, WHARF_SERVE_OPTS are lists of flags
     e2e_spawn "$log" java ${WHARF_JAVA_OPTS:-} -jar "$WHARF_JAR" serve \
-        --upstream "$upstream" --storage "$storage" --listen "127.0.0.1:$port"
+        --upstream "$upstream" --storage "$storage" --listen "127.0.0.1:$port" ${WHARF_SERVE_OPTS:-}
     WHARF_PID=$E2E_LAST_PID
     e2e_wait_http "$WHARF_URL/v2/" "${E2E_WHARF_START_TIMEOUT:-90}" "$WHARF_PID"
 }
@@ -348,7 +352,9 @@ e2e_build_image() {
     printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":%s,"layers":[%s]}' \
         "$config_desc" "$layer_descs" >"$work/manifest.json"
     _e2e_blob_put "$layout" "$work/manifest.json"
+    # shellcheck disable=SC2034 # results for the caller
     E2E_IMAGE_MANIFEST_DIGEST=$_DIGEST
+    # shellcheck disable=SC2034
     E2E_IMAGE_BLOBS=$blobs
     local mdesc="{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"$_DIGEST\",\"size\":$_SIZE,\"annotations\":{\"org.opencontainers.image.ref.name\":\"$tag\"}}"
 
@@ -387,7 +393,7 @@ e2e_layout_manifest_digest() {
 }
 
 # e2e_layout_blob_list LAYOUT — sorted list of blob file names.
-e2e_layout_blob_list() { (cd "$1/blobs/sha256" && ls -1 | sort); }
+e2e_layout_blob_list() { (cd "$1/blobs/sha256" && find . -maxdepth 1 -type f -printf '%f\n' | sort); }
 
 # e2e_layout_verify_hashes LAYOUT — every blob's sha256 equals its file name.
 e2e_layout_verify_hashes() {

@@ -11,6 +11,7 @@
 #   WHARF_JAR        jar to run (default proxy-server/target/wharf.jar, built
 #                    with ./mvnw -q -B -DskipTests package when missing)
 #   WHARF_JAVA_OPTS  extra JVM flags
+#   WHARF_SERVE_OPTS extra `wharf serve` flags, e.g. "--access-log --log-level=DEBUG"
 #   E2E_TIMEOUT      overall deadline in seconds for the test phase (default 420)
 #   E2E_PARALLEL     parallel clients in test d (default 8)
 #   E2E_BIG_MB       size of the large layer of the second image (default 30)
@@ -18,6 +19,7 @@
 # Prints PASS/FAIL lines, an upstream request summary and, last, the line
 # "N passed, M failed". Exits non-zero if anything failed.
 # Only 127.0.0.1 is ever contacted; port 5000 is never used.
+# shellcheck disable=SC2317 # functions here are called indirectly (check, traps)
 set -uo pipefail
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,7 +33,7 @@ for arg in "$@"; do
     case $arg in
         --registry-only) REGISTRY_ONLY=1 ;;
         --keep) KEEP=1 ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "unknown argument: $arg" >&2; exit 2 ;;
     esac
 done
@@ -51,10 +53,17 @@ fail() { FAILED=$((FAILED + 1)); echo "FAIL: $*"; }
 # check NAME CMD... — PASS/FAIL on the command's exit status
 check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; return 1; fi; }
 summary() { SUMMARY+=("$*"); }
+# bail — stop after a failure that the remaining tests depend on
+bail() { echo "  (stopping here: the remaining tests depend on this)"; DONE=1; exit 1; }
+
+# The original stdout/stderr: a trap can fire while a command's output is
+# redirected to a log file, and finish() must still report on the console.
+exec 8>&1 9>&2
 
 finish() {
     local rc=$? pid f
     trap - EXIT INT TERM
+    exec 1>&8 2>&9
     if ((!DONE)); then
         fail "run aborted before completion (exit status $rc)"
     fi
@@ -66,7 +75,13 @@ finish() {
     e2e_remove_policy_rc
     if [[ -n $WORK && -d $WORK ]]; then
         if ((FAILED)); then
-            for f in "$WORK"/logs/*; do e2e_tail_log "$f" 30; done
+            for f in "$WORK"/logs/*; do
+                # client logs only when they show a problem; servers always
+                if [[ ${f##*/} == skopeo-* ]] && ! grep -qiE 'error|fatal|timed? ?out|denied' "$f"; then
+                    continue
+                fi
+                e2e_tail_log "$f" 30
+            done
             # keep the logs, drop the bulky data
             find "$WORK" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf {} +
             echo "logs kept in $WORK/logs"
@@ -85,8 +100,8 @@ finish() {
     exit 0
 }
 trap finish EXIT
-trap 'e2e_warn "interrupted"; exit 130' INT
-trap 'e2e_warn "terminated (deadline ${E2E_TIMEOUT:-420}s or signal)"; exit 143' TERM
+trap 'exec 1>&8 2>&9; e2e_warn "interrupted"; exit 130' INT
+trap 'exec 1>&8 2>&9; e2e_warn "terminated (deadline ${E2E_TIMEOUT:-420}s or signal)"; exit 143' TERM
 
 # --------------------------------------------------------------------------
 # 0. prerequisites (outside the deadline: installs and builds can be slow)
@@ -94,20 +109,20 @@ trap 'e2e_warn "terminated (deadline ${E2E_TIMEOUT:-420}s or signal)"; exit 143'
 if ! e2e_install_deps /usr/bin/docker-registry:docker-registry skopeo:skopeo curl:curl \
         gzip:gzip tar:tar sha256sum:coreutils; then
     fail "install prerequisites (docker-registry, skopeo, curl)"
-    exit 1
+    bail
 fi
 if ((!REGISTRY_ONLY)); then
     e2e_install_deps java:default-jre-headless || true
     if ! e2e_ensure_wharf_jar "$ROOT"; then
         fail "Wharf jar available (${WHARF_JAR:-proxy-server/target/wharf.jar})"
-        exit 1
+        bail
     fi
     e2e_log "using $WHARF_JAR"
 fi
 
 # Overall deadline: a watchdog of our own sends TERM to this script.
 bash -c 'sleep "$1" & s=$!; trap "kill $s 2>/dev/null; exit 0" TERM; wait $s; kill -TERM "$2"' \
-    _ "${E2E_TIMEOUT:-420}" "$$" </dev/null >/dev/null 2>&1 &
+    _ "${E2E_TIMEOUT:-420}" "$$" </dev/null >/dev/null 2>&1 8>&- 9>&- &
 WATCHDOG_PID=$!
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/wharf-e2e.XXXXXX")
@@ -118,35 +133,41 @@ e2e_log "work directory: $WORK"
 # --------------------------------------------------------------------------
 # 1. upstream registry + images
 # --------------------------------------------------------------------------
-REG_PORT=$(e2e_free_port) || exit 1
+e2e_free_port REG_PORT || { fail "find a free port"; bail; }
 if ! e2e_start_registry "$WORK/registry" "$REG_PORT" "$LOGS/registry.log"; then
     fail "upstream registry starts on 127.0.0.1:$REG_PORT"
-    exit 1
+    bail
 fi
 REG=127.0.0.1:$REG_PORT
 pass "upstream registry (docker-registry $(/usr/bin/docker-registry --version 2>/dev/null | awk '{print $3}')) answers GET /v2/ on $REG"
 
 e2e_log "building image e2e/app:v1 (3 layers, 4 MiB random layer)"
-e2e_build_image "$WORK/src-app" v1 app 4 || { fail "build OCI layout e2e/app"; exit 1; }
+e2e_build_image "$WORK/src-app" v1 app 4 || { fail "build OCI layout e2e/app"; bail; }
 APP_DIGEST=$E2E_IMAGE_MANIFEST_DIGEST
-APP_BLOBS=$E2E_IMAGE_BLOBS
+read -ra APP_BLOBS <<<"$E2E_IMAGE_BLOBS"
 e2e_log "building image e2e/app2:v1 (3 layers, $BIG_MB MiB random layer)"
-e2e_build_image "$WORK/src-app2" v1 app2 "$BIG_MB" || { fail "build OCI layout e2e/app2"; exit 1; }
+e2e_build_image "$WORK/src-app2" v1 app2 "$BIG_MB" || { fail "build OCI layout e2e/app2"; bail; }
 APP2_DIGEST=$E2E_IMAGE_MANIFEST_DIGEST
-APP2_BLOBS=$E2E_IMAGE_BLOBS
+read -ra APP2_BLOBS <<<"$E2E_IMAGE_BLOBS"
 
 # copy_image LOGFILE SRC_REF DEST_DIR — skopeo copy SRC_REF -> oci:DEST_DIR:v1
+# Sets COPY_SECS to the time it took.
 copy_image() {
+    local start=$SECONDS rc
     e2e_skopeo copy --preserve-digests --src-tls-verify=false "$2" "oci:$3:v1" >>"$1" 2>&1
+    rc=$?
+    COPY_SECS=$((SECONDS - start))
+    return "$rc"
 }
+COPY_SECS=0
 push_image() { # LAYOUT REPO
     e2e_skopeo copy --preserve-digests --dest-tls-verify=false \
         "oci:$1:v1" "docker://$REG/$2:v1" >>"$LOGS/skopeo-push.log" 2>&1 &&
         e2e_skopeo inspect --tls-verify=false "docker://$REG/$2:v1" >"$WORK/inspect-${2//\//_}.json" 2>>"$LOGS/skopeo-push.log" &&
         grep -q "\"Digest\": \"$3\"" "$WORK/inspect-${2//\//_}.json"
 }
-check "push e2e/app:v1 to upstream and skopeo inspect shows $APP_DIGEST" push_image "$WORK/src-app" e2e/app "$APP_DIGEST" || exit 1
-check "push e2e/app2:v1 to upstream and skopeo inspect shows $APP2_DIGEST" push_image "$WORK/src-app2" e2e/app2 "$APP2_DIGEST" || exit 1
+check "push e2e/app:v1 to upstream and skopeo inspect shows $APP_DIGEST" push_image "$WORK/src-app" e2e/app "$APP_DIGEST" || bail
+check "push e2e/app2:v1 to upstream and skopeo inspect shows $APP2_DIGEST" push_image "$WORK/src-app2" e2e/app2 "$APP2_DIGEST" || bail
 
 # blob_counts_ok REPO FROM_LINE OP N BLOBS... — every listed blob was fetched
 # (GET) from upstream OP N times since FROM_LINE (OP: -le or -eq), and no
@@ -159,13 +180,12 @@ blob_counts_ok() {
         c=$(awk -v d="$d" '$2 == d {print $1}' <<<"$counts")
         c=${c:-0}
         echo "    upstream GET /v2/$repo/blobs/${d:0:19}... : $c"
-        # shellcheck disable=SC2086
-        [ "$c" $op "$n" ] || ok=1
+        test "$c" "$op" "$n" || ok=1
     done
-    for d in $(awk '{print $2}' <<<"$counts"); do
-        [[ " $* " == *" $d "* ]] || { echo "    unexpected blob fetched: $d"; ok=1; }
-    done
-    return $ok
+    while read -r c d; do
+        [[ -z $d || " $* " == *" $d "* ]] || { echo "    unexpected blob fetched ($c x): $d"; ok=1; }
+    done <<<"$counts"
+    return "$ok"
 }
 # usum REPO FROM_LINE LABEL — adds a summary line for requests since FROM_LINE
 usum() {
@@ -175,7 +195,7 @@ usum() {
     mg=$(e2e_upstream_count "$REGISTRY_LOG" GET "/v2/$repo/manifests/[^ ?]+" "$from")
     mh=$(e2e_upstream_count "$REGISTRY_LOG" HEAD "/v2/$repo/manifests/[^ ?]+" "$from")
     all=$(e2e_upstream_count "$REGISTRY_LOG" '[A-Z]+' '/[^ ]*' "$from")
-    summary "$(printf '%-44s blob GETs=%s (distinct %s), manifest GET=%s HEAD=%s, all requests=%s' \
+    summary "$(printf '%-52s blob GETs=%s (distinct %s), manifest GET=%s HEAD=%s, all requests=%s' \
         "$label:" "$bg" "$bd" "$mg" "$mh" "$all")"
 }
 
@@ -188,8 +208,8 @@ check "direct: skopeo copy docker://$REG/e2e/app:v1 -> oci (no Wharf)" \
 check "direct: copied layout has the original manifest digest and blobs, all re-hash" \
     e2e_compare_layout "$WORK/src-app" "$APP_DIGEST" "$WORK/out-direct" v1
 check "direct: access log counts exactly 1 upstream GET per blob" \
-    blob_counts_ok e2e/app "$MARK" -eq 1 $APP_BLOBS
-usum e2e/app "$MARK" "direct skopeo copy (no Wharf), e2e/app"
+    blob_counts_ok e2e/app "$MARK" -eq 1 "${APP_BLOBS[@]}"
+usum e2e/app "$MARK" "direct skopeo copy (no Wharf, ${COPY_SECS}s), e2e/app"
 rm -rf "$WORK/out-direct"
 
 if ((REGISTRY_ONLY)); then
@@ -201,27 +221,41 @@ fi
 # --------------------------------------------------------------------------
 # 3. Wharf #1
 # --------------------------------------------------------------------------
-WHARF_PORT=$(e2e_free_port) || exit 1
+e2e_free_port WHARF_PORT || { fail "find a free port"; bail; }
 MARK=$(e2e_log_mark "$REGISTRY_LOG")
 if ! e2e_start_wharf "$REGISTRY_URL" "$WORK/wharf1-storage" "$WHARF_PORT" "$LOGS/wharf1.log"; then
     fail "Wharf starts: GET http://127.0.0.1:$WHARF_PORT/v2/ == 200"
-    exit 1
+    bail
 fi
 pass "Wharf starts: GET http://127.0.0.1:$WHARF_PORT/v2/ == 200"
 W=127.0.0.1:$WHARF_PORT
 usum e2e/app "$MARK" "Wharf startup"
 
+# skopeo/podman (containers/image) with --tls-verify=false always try
+# https://HOST/v2/ first and fall back to http only when that fails. A server
+# that leaves the TLS ClientHello unanswered costs every client command a 10 s
+# TLS handshake timeout; distribution answers it with a 400 and closes at once.
+tls_probe_fails_fast() {
+    local rc start=$SECONDS
+    curl -sk --max-time 5 -o /dev/null "https://$W/v2/"
+    rc=$?
+    echo "    -> curl https:// on the plain-HTTP port: exit $rc after $((SECONDS - start)) s (28 = timed out)"
+    ((rc != 0 && rc != 28))
+}
+check "f: a TLS ClientHello on the plain-HTTP port is refused at once (clients probe https first)" tls_probe_fails_fast
+
 # a. first pull through Wharf
 MARK=$(e2e_log_mark "$REGISTRY_LOG")
 check "a: skopeo copy docker://$W/e2e/app:v1 -> oci OUT1 succeeds" \
     copy_image "$LOGS/skopeo-a.log" "docker://$W/e2e/app:v1" "$WORK/out1"
+A_SECS=$COPY_SECS
 check "a: OUT1 has the original manifest digest and blob set, every blob re-hashes to its name" \
     e2e_compare_layout "$WORK/src-app" "$APP_DIGEST" "$WORK/out1" v1
 
 # b. upstream fetches of the first pull
 check "b: first pull fetched each blob from upstream at most once" \
-    blob_counts_ok e2e/app "$MARK" -le 1 $APP_BLOBS
-usum e2e/app "$MARK" "a/b first pull via Wharf (cold), e2e/app"
+    blob_counts_ok e2e/app "$MARK" -le 1 "${APP_BLOBS[@]}"
+usum e2e/app "$MARK" "a/b first pull via Wharf (cold, ${A_SECS}s), e2e/app"
 
 # a (extra): the manifest digest header a client like containerd relies on
 manifest_head_ok() {
@@ -238,11 +272,12 @@ check "a: HEAD /v2/e2e/app/manifests/v1 via Wharf -> 200 with Docker-Content-Dig
 MARK=$(e2e_log_mark "$REGISTRY_LOG")
 check "c: second skopeo copy -> oci OUT2 succeeds" \
     copy_image "$LOGS/skopeo-c.log" "docker://$W/e2e/app:v1" "$WORK/out2"
+C_SECS=$COPY_SECS
 check "c: OUT2 has identical digests" \
     e2e_compare_layout "$WORK/src-app" "$APP_DIGEST" "$WORK/out2" v1
 check "c: second pull made zero upstream blob GETs" \
-    blob_counts_ok e2e/app "$MARK" -eq 0 $APP_BLOBS
-usum e2e/app "$MARK" "c second pull via Wharf (warm), e2e/app"
+    blob_counts_ok e2e/app "$MARK" -eq 0 "${APP_BLOBS[@]}"
+usum e2e/app "$MARK" "c second pull via Wharf (warm, ${C_SECS}s), e2e/app"
 rm -rf "$WORK/out1" "$WORK/out2"
 
 # e. bad input
@@ -277,15 +312,16 @@ usum e2e/app "$MARK" "e bad-input requests"
 e2e_stop_pid "$WHARF_PID"
 
 # d. concurrency on a fresh cache with the 30 MB image
-WHARF2_PORT=$(e2e_free_port) || exit 1
+e2e_free_port WHARF2_PORT || { fail "find a free port"; bail; }
 if ! e2e_start_wharf "$REGISTRY_URL" "$WORK/wharf2-storage" "$WHARF2_PORT" "$LOGS/wharf2.log"; then
     fail "d: fresh Wharf starts on 127.0.0.1:$WHARF2_PORT"
-    exit 1
+    bail
 fi
 W2=127.0.0.1:$WHARF2_PORT
 MARK=$(e2e_log_mark "$REGISTRY_LOG")
 e2e_log "d: $PARALLEL parallel skopeo copies of e2e/app2:v1 through a fresh Wharf"
 PAR_PIDS=()
+D_START=$SECONDS
 for ((i = 1; i <= PARALLEL; i++)); do
     timeout "${E2E_SKOPEO_TIMEOUT:-180}" skopeo --insecure-policy copy --preserve-digests --src-tls-verify=false \
         "docker://$W2/e2e/app2:v1" "oci:$WORK/outd-$i:v1" >"$LOGS/skopeo-d$i.log" 2>&1 </dev/null &
@@ -301,18 +337,19 @@ for ((i = 1; i <= PARALLEL; i++)); do
     fi
 done
 PAR_PIDS=()
+D_SECS=$((SECONDS - D_START))
 check "d: $PARALLEL parallel skopeo copies of e2e/app2:v1 all succeed" test $par_ok -eq 0
 par_digests_ok() {
     local i ok=0
     for ((i = 1; i <= PARALLEL; i++)); do
         e2e_compare_layout "$WORK/src-app2" "$APP2_DIGEST" "$WORK/outd-$i" v1 || { echo "    client $i: wrong content"; ok=1; }
     done
-    return $ok
+    return "$ok"
 }
 check "d: every parallel copy has the original digests and blobs re-hash" par_digests_ok
 check "d: upstream GETs per blob digest == 1 despite $PARALLEL concurrent clients" \
-    blob_counts_ok e2e/app2 "$MARK" -eq 1 $APP2_BLOBS
-usum e2e/app2 "$MARK" "d $PARALLEL parallel pulls (fresh cache), e2e/app2"
+    blob_counts_ok e2e/app2 "$MARK" -eq 1 "${APP2_BLOBS[@]}"
+usum e2e/app2 "$MARK" "d $PARALLEL parallel pulls (fresh cache, ${D_SECS}s), e2e/app2"
 
 DONE=1
 exit 0
