@@ -27,7 +27,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * header off the registry's origin) → on a 401/403 from the registry decide:
  *
  * <ul>
- *   <li>a Bearer challenge and no token sent, or a token from before this call started: remember the
+ *   <li>a Bearer challenge and no token sent, or a token that arrived before this call started: remember the
  *       challenge, drop the cached token (only if nobody replaced it meanwhile) and retry once;
  *   <li>a token obtained during this call still refused: the repository does not exist or is not
  *       ours to read (Docker Hub answers both with 401) → {@code NAME_UNKNOWN};
@@ -86,7 +86,7 @@ final class RegistryAuth {
       URI uri,
       Map<String, String> headers,
       HttpResponse.BodyHandler<T> handler) {
-    Call<T> call = new Call<>(kind, repo, method, uri, headers, handler, tokens.now());
+    Call<T> call = new Call<>(kind, repo, method, uri, headers, handler, tokens.arrivals());
     return attempt(call);
   }
 
@@ -97,21 +97,21 @@ final class RegistryAuth {
     final URI uri;
     final Map<String, String> headers;
     final HttpResponse.BodyHandler<T> handler;
-    final long startNanos;
+    final long startArrivals;
     int retries;
     Sent sent = Sent.NONE;
     TokenCache.Key tokenKey;
-    CompletableFuture<TokenCache.Token> tokenFuture;
+    TokenCache.Token token;
 
     Call(String kind, RepositoryName repo, String method, URI uri, Map<String, String> headers,
-        HttpResponse.BodyHandler<T> handler, long startNanos) {
+        HttpResponse.BodyHandler<T> handler, long startArrivals) {
       this.kind = kind;
       this.repo = repo;
       this.method = method;
       this.uri = uri;
       this.headers = headers;
       this.handler = handler;
-      this.startNanos = startNanos;
+      this.startArrivals = startArrivals;
     }
   }
 
@@ -156,10 +156,10 @@ final class RegistryAuth {
     TokenCache.Key key = new TokenCache.Key(r.realm(), r.service(), call.repo.value());
     CompletableFuture<TokenCache.Token> f = tokens.get(key);
     call.tokenKey = key;
-    call.tokenFuture = f;
     return f.thenApply(
         t -> {
-          call.sent = t.obtainedAtNanos() >= call.startNanos ? Sent.FRESH_TOKEN : Sent.CACHED_TOKEN;
+          call.token = t;
+          call.sent = t.arrival() > call.startArrivals ? Sent.FRESH_TOKEN : Sent.CACHED_TOKEN;
           return "Bearer " + t.value();
         });
   }
@@ -179,7 +179,7 @@ final class RegistryAuth {
     }
     if (s == 403) {
       if (call.sent == Sent.CACHED_TOKEN) {
-        tokens.invalidate(call.tokenKey, call.tokenFuture);
+        tokens.invalidate(call.tokenKey, call.token);
         return null;
       }
       return denied(call, s);
@@ -194,7 +194,7 @@ final class RegistryAuth {
         case FRESH_TOKEN:
           return denied(call, s);
         case CACHED_TOKEN:
-          tokens.invalidate(call.tokenKey, call.tokenFuture);
+          tokens.invalidate(call.tokenKey, call.token);
           return null;
         default:
           return null;

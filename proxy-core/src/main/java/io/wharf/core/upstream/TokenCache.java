@@ -22,6 +22,7 @@ import java.util.Base64;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Bearer tokens from a registry's token endpoint (the Docker token spec,
@@ -45,8 +46,10 @@ final class TokenCache {
     }
   }
 
-  /** A token and when (ticker nanos) it arrived; {@code ttlNanos} is how long the cache keeps it. */
-  record Token(String value, long obtainedAtNanos, long ttlNanos) {
+  /**
+   * A token, its arrival number (see {@link #arrivals()}) and how long the cache keeps it.
+   */
+  record Token(String value, long arrival, long ttlNanos) {
     @Override
     public String toString() {
       return "Token[****, ttl=" + Duration.ofNanos(ttlNanos) + "]";
@@ -60,13 +63,20 @@ final class TokenCache {
       @JsonProperty("expires_in") Long expiresIn,
       @JsonProperty("issued_at") String issuedAt) {}
 
-  private final AsyncCache<Key, Token> cache;
+  /**
+   * What a load produced. Failures are values rather than failed futures: Caffeine logs every
+   * failed async load at WARNING, and Wharf logs an upstream failure once, at the server boundary.
+   */
+  private record Loaded(Token token, UpstreamFailure failure) {}
+
+  private final AsyncCache<Key, Loaded> cache;
   private final Transport transport;
   private final Credentials.Resolved credentials;
   private final String upstream;
   private final WharfMeters meters;
   private final Ticker ticker;
   private final Clock clock;
+  private final AtomicLong arrivals = new AtomicLong();
 
   TokenCache(
       Transport transport,
@@ -88,46 +98,61 @@ final class TokenCache {
             .ticker(ticker)
             .maximumSize(10_000)
             .expireAfter(
-                new Expiry<Key, Token>() {
+                new Expiry<Key, Loaded>() {
                   @Override
-                  public long expireAfterCreate(Key key, Token t, long now) {
-                    return t.ttlNanos();
+                  public long expireAfterCreate(Key key, Loaded l, long now) {
+                    return l.token() == null ? 0 : l.token().ttlNanos();
                   }
 
                   @Override
-                  public long expireAfterUpdate(Key key, Token t, long now, long current) {
-                    return t.ttlNanos();
+                  public long expireAfterUpdate(Key key, Loaded l, long now, long current) {
+                    return expireAfterCreate(key, l, now);
                   }
 
                   @Override
-                  public long expireAfterRead(Key key, Token t, long now, long current) {
+                  public long expireAfterRead(Key key, Loaded l, long now, long current) {
                     return current;
                   }
                 })
             .buildAsync();
   }
 
-  long now() {
-    return ticker.read();
+  /**
+   * How many tokens have arrived so far. A call that notes this number when it starts knows a token
+   * with a higher {@link Token#arrival()} was fetched after it started: fresh, not a leftover.
+   */
+  long arrivals() {
+    return arrivals.get();
   }
 
   /** The cached token for {@code key}, or the one shared in-flight load of it. */
   CompletableFuture<Token> get(Key key) {
     boolean[] loaded = {false};
-    CompletableFuture<Token> f =
+    CompletableFuture<Loaded> f =
         cache.get(
             key,
             (k, exec) -> {
               loaded[0] = true;
-              return fetch(k);
+              return fetch(k).handle((t, err) -> err == null
+                  ? new Loaded(t, null)
+                  : new Loaded(null, Transport.fromThrowable(err, Duration.ZERO)));
             });
     meters.tokenCache(upstream, loaded[0] ? "miss" : "hit");
-    return f;
+    return f.thenApply(l -> {
+      if (l.failure() != null) {
+        cache.asMap().remove(key, f); // every waiter shares this failure; the next request tries anew
+        throw l.failure();
+      }
+      return l.token();
+    });
   }
 
   /** Drops {@code stale} for {@code key}, unless another request already replaced it. */
-  void invalidate(Key key, CompletableFuture<Token> stale) {
-    cache.asMap().remove(key, stale);
+  void invalidate(Key key, Token stale) {
+    cache.asMap().computeIfPresent(key, (k, f) -> {
+      Loaded l = f.getNow(null);
+      return l != null && l.token() == stale ? null : f;
+    });
   }
 
   void clear() {
@@ -224,7 +249,7 @@ final class TokenCache {
     }
     long margin = Math.min(30, expiresIn / 10);
     long ttl = Math.max(0, remaining - margin);
-    return new Token(value, ticker.read(), Duration.ofSeconds(ttl).toNanos());
+    return new Token(value, arrivals.incrementAndGet(), Duration.ofSeconds(ttl).toNanos());
   }
 
   static String basic(String user, String password) {
