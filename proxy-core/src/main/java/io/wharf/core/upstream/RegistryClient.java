@@ -102,6 +102,11 @@ public final class RegistryClient implements AutoCloseable {
     return config;
   }
 
+  /**
+   * GET a manifest. {@code accept} null or blank asks for all four manifest types. A body over 4 MiB,
+   * or one that does not hash to a digest reference, fails with {@code BAD_RESPONSE}; 404 with
+   * {@code NOT_FOUND}/{@code MANIFEST_UNKNOWN}.
+   */
   public CompletableFuture<ManifestResponse> getManifest(RepositoryName repo, Reference ref, String accept) {
     Op op = new Op("manifest", "fetch manifest " + show(repo, ref) + " from " + upstream, ErrorCode.MANIFEST_UNKNOWN);
     return run(op, () ->
@@ -123,6 +128,7 @@ public final class RegistryClient implements AutoCloseable {
             }));
   }
 
+  /** HEAD a manifest: its {@code Docker-Content-Digest} (null if absent), media type and size. */
   public CompletableFuture<ManifestHead> headManifest(RepositoryName repo, Reference ref, String accept) {
     Op op = new Op("manifest", "check manifest " + show(repo, ref) + " on " + upstream, ErrorCode.MANIFEST_UNKNOWN);
     return run(op, () ->
@@ -136,6 +142,11 @@ public final class RegistryClient implements AutoCloseable {
             }));
   }
 
+  /**
+   * HEAD a blob, following redirects. When the HEAD is refused other than with 404, 429 or 503
+   * (405 from the registry, 403 from storage presigned for GET), asks with GET and cancels the
+   * body once the headers are in.
+   */
   public CompletableFuture<BlobHead> headBlob(RepositoryName repo, Digest digest) {
     Op op = new Op("blob", "check blob " + repo + "@" + digest + " on " + upstream, ErrorCode.BLOB_UNKNOWN);
     URI uri = uri(repo, "blobs/" + digest);
@@ -164,6 +175,13 @@ public final class RegistryClient implements AutoCloseable {
             }));
   }
 
+  /**
+   * GET a blob from {@code offset} ({@code Range: bytes=<offset>-} when above 0), following
+   * redirects from the registry URL every time (presigned URLs expire, so a resume starts over at
+   * the registry). Completes when the headers are in; the caller subscribes to the body.
+   *
+   * @throws IllegalArgumentException if {@code offset} is negative
+   */
   public CompletableFuture<BlobStream> getBlob(RepositoryName repo, Digest digest, long offset) {
     if (offset < 0) {
       throw new IllegalArgumentException("offset < 0");
@@ -197,6 +215,15 @@ public final class RegistryClient implements AutoCloseable {
             }));
   }
 
+  /**
+   * A small GET for passthrough ({@code tags/list}, {@code referrers/<digest>}): completes with the
+   * response for 2xx and 404, fails for anything else. Body bounded to 4 MiB.
+   *
+   * @param pathAfterName path after {@code /v2/<name>/}, already URL-safe
+   * @param query raw query string without {@code ?}, or null
+   * @param accept {@code Accept} to send, or null for none
+   * @throws IllegalArgumentException if {@code pathAfterName} is empty, absolute or has {@code ..}
+   */
   public CompletableFuture<RawResponse> get(RepositoryName repo, String pathAfterName, String query, String accept) {
     if (pathAfterName == null || pathAfterName.isEmpty() || pathAfterName.startsWith("/")
         || pathAfterName.contains("..") || pathAfterName.contains("?") || pathAfterName.contains("#")
