@@ -17,6 +17,7 @@ import java.net.http.HttpHeaders;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -50,6 +51,7 @@ public final class RegistryClient implements AutoCloseable {
   private final RegistryAuth auth;
   private final WharfMeters meters;
   private final Clock clock;
+  private final Executor executor;
 
   public RegistryClient(UpstreamConfig config, Map<String, String> env, Executor executor, WharfMeters meters) {
     this(config, env, executor, meters, null, Ticker.systemTicker(), Clock.systemUTC());
@@ -72,6 +74,7 @@ public final class RegistryClient implements AutoCloseable {
     this.base = this.config.url();
     this.meters = meters;
     this.clock = clock;
+    this.executor = executor;
     Credentials.Resolved creds = this.config.credentials().resolve(env);
     HttpClient http = httpClient != null ? httpClient : buildHttpClient(this.config, env, executor);
     this.transport = new Transport(http, this.config.requestTimeout(), userAgent(), meters, upstream);
@@ -211,7 +214,10 @@ public final class RegistryClient implements AutoCloseable {
                 total = resp.headers().firstValueAsLong("content-length").orElse(-1);
               }
               transport.record(op.kind, "ok");
-              return new BlobStream(start, total, new CountingPublisher(resp.body(), meters, upstream));
+              Duration idle = config.idleTimeout();
+              return new BlobStream(start, total, new BlobBody(resp.body(), meters, upstream, idle, executor,
+                  () -> toException(op, new UpstreamFailure(Kind.TIMEOUT,
+                      "no body bytes for " + idle.toMillis() + " ms (stalled)"))));
             }));
   }
 

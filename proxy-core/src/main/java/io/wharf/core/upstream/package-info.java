@@ -7,7 +7,7 @@
  *        ├─ TokenCache  Bearer tokens per (realm, service, scope), single flight (Caffeine AsyncCache)
  *        │    └─ Transport
  *        └─ Transport   JDK HttpClient; own redirects, Authorization only to the registry's origin
- * WwwAuthenticate, RetryAfter, EnvProxySelector, BoundedBody, CountingPublisher: leaves
+ * WwwAuthenticate, RetryAfter, EnvProxySelector, BoundedBody, BlobBody (byte count + body idle watchdog): leaves
  * </pre>
  *
  * <p>Internally failures travel as {@code UpstreamFailure} (kind + detail); {@code RegistryClient}
