@@ -4,6 +4,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.wharf.core.config.WharfConfig;
 import io.wharf.core.fetch.BlobService;
 import io.wharf.core.manifest.ManifestService;
+import io.wharf.core.manifest.ReferrersCache;
 import io.wharf.core.metrics.WharfMeters;
 import io.wharf.core.upstream.UpstreamRouter;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -26,6 +27,7 @@ public final class Services {
   final UpstreamRouter router;
   final BlobService blobs;
   final ManifestService manifests;
+  final ReferrersCache referrers;
   final WharfMeters meters;
   final PrometheusMeterRegistry prometheus;
   final AtomicBoolean ready = new AtomicBoolean();
@@ -37,12 +39,14 @@ public final class Services {
       UpstreamRouter router,
       BlobService blobs,
       ManifestService manifests,
+      ReferrersCache referrers,
       WharfMeters meters,
       PrometheusMeterRegistry prometheus) {
     this.config = config;
     this.router = router;
     this.blobs = blobs;
     this.manifests = manifests;
+    this.referrers = referrers;
     this.meters = meters;
     this.prometheus = prometheus;
   }
@@ -61,6 +65,10 @@ public final class Services {
 
   public ManifestService manifests() {
     return manifests;
+  }
+
+  public ReferrersCache referrers() {
+    return referrers;
   }
 
   public WharfMeters meters() {

@@ -25,7 +25,9 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.wharf.core.config.WharfConfig;
 import io.wharf.core.fetch.BlobService;
 import io.wharf.core.fetch.InFlightFetches;
+import com.github.benmanes.caffeine.cache.Ticker;
 import io.wharf.core.manifest.ManifestService;
+import io.wharf.core.manifest.ReferrersCache;
 import io.wharf.core.metrics.WharfMeters;
 import io.wharf.core.store.DiskStore;
 import io.wharf.core.upstream.RegistryClient;
@@ -83,7 +85,8 @@ public final class WharfServer implements AutoCloseable {
     InFlightFetches inFlight = new InFlightFetches(store, diskExecutor, scheduler, meters);
     BlobService blobs = new BlobService(store, inFlight, diskExecutor);
     ManifestService manifests = ManifestService.create(store, diskExecutor, meters);
-    this.services = new Services(config, router, blobs, manifests, meters, prometheus);
+    ReferrersCache referrers = new ReferrersCache(diskExecutor, Ticker.systemTicker());
+    this.services = new Services(config, router, blobs, manifests, referrers, meters, prometheus);
     IoHandlerFactory io = Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     this.boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("wharf-accept"), io);
     this.workers = new MultiThreadIoEventLoopGroup(config.server().workerThreads(),

@@ -422,4 +422,32 @@ class WharfServerIT {
     assertThat(client.get("/healthz").statusCode()).isEqualTo(200);
     assertThat(client.get("/readyz").statusCode()).isEqualTo(200);
   }
+
+  @Test
+  void close_refusesNewConnections_letsResponseInFlightFinish() throws Exception {
+    byte[] blob = TestImages.bytes(60, 2 << 20);
+    Digest d = upstream.putBlob(blob);
+    ScriptedUpstream.Script s = upstream.script(d);
+    s.gate = new CountDownLatch(1);
+    s.gateAfter = 1 << 20;
+    start();
+    int port = server.port();
+    CompletableFuture<TestClient.Result> inFlight = client.getHashed("/v2/app/blobs/" + d);
+    await().until(() -> server.services().activeResponses() == 1);
+    CompletableFuture<Void> closing = CompletableFuture.runAsync(server::close);
+    await().until(() -> !server.services().isReady());
+    await().untilAsserted(() -> {
+      try (java.net.Socket sock = new java.net.Socket()) {
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> sock.connect(new java.net.InetSocketAddress("127.0.0.1", port), 1000))
+            .isInstanceOf(java.io.IOException.class);
+      }
+    });
+    assertThat(closing).isNotDone();
+    s.gate.countDown();
+    TestClient.Result r = inFlight.get();
+    assertThat(r.digest()).isEqualTo(d.toString());
+    closing.get();
+    server = null;
+  }
 }

@@ -17,14 +17,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Flow;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,7 +41,8 @@ import org.slf4j.LoggerFactory;
  * <h2>Failure paths</h2>
  *
  * <ul>
- *   <li>Connection reset, stall (no body bytes for {@code idleTimeout}) or a body shorter than its
+ *   <li>Connection reset, stall (the client's body watchdog: no bytes for {@code idleTimeout}
+ *       while data is wanted) or a body shorter than its
  *       length: resume with {@code Range: bytes=<written>-} asking the registry URL again (its
  *       redirect to storage may have expired), up to {@code retries} times with backoff. An
  *       upstream that ignores the Range and sends the whole blob again has the bytes already on
@@ -65,7 +64,6 @@ final class BlobDownload {
   private final ScheduledExecutorService scheduler;
   private final WharfMeters meters;
   private final Runnable onDone;
-  private final Duration idleTimeout;
   private final int maxRetries;
 
   // Everything below is touched only on the serial executor.
@@ -96,7 +94,6 @@ final class BlobDownload {
     this.scheduler = scheduler;
     this.meters = meters;
     this.onDone = onDone;
-    this.idleTimeout = client.config().idleTimeout();
     this.maxRetries = client.config().retries();
   }
 
@@ -238,7 +235,6 @@ final class BlobDownload {
       return;
     }
     current = null;
-    body.stopWatchdog();
     if (err != null) {
       retryOrFail(unwrap(err));
       return;
@@ -349,9 +345,6 @@ final class BlobDownload {
   private final class Body implements Flow.Subscriber<List<ByteBuffer>> {
     private long skip;
     private volatile Flow.Subscription subscription;
-    private volatile long lastActivity = System.nanoTime();
-    private volatile ScheduledFuture<?> watchdog;
-    private volatile boolean cancelled;
 
     Body(long skip) {
       this.skip = skip;
@@ -360,14 +353,11 @@ final class BlobDownload {
     @Override
     public void onSubscribe(Flow.Subscription s) {
       subscription = s;
-      long period = Math.max(50, idleTimeout.toMillis() / 4);
-      watchdog = scheduler.scheduleAtFixedRate(this::checkIdle, period, period, TimeUnit.MILLISECONDS);
       s.request(1);
     }
 
     @Override
     public void onNext(List<ByteBuffer> item) {
-      lastActivity = System.nanoTime();
       serial.execute(() -> write(this, item));
     }
 
@@ -382,35 +372,13 @@ final class BlobDownload {
     }
 
     void requestMore() {
-      lastActivity = System.nanoTime();
       subscription.request(1);
     }
 
-    private void checkIdle() {
-      if (System.nanoTime() - lastActivity > idleTimeout.toNanos()) {
-        serial.execute(() -> {
-          if (current == this && !cancelled) {
-            cancel();
-            bodyEnded(this, new IOException(
-                "upstream body stalled for more than " + idleTimeout.toMillis() + " ms"));
-          }
-        });
-      }
-    }
-
     void cancel() {
-      cancelled = true;
-      stopWatchdog();
       Flow.Subscription s = subscription;
       if (s != null) {
         s.cancel();
-      }
-    }
-
-    void stopWatchdog() {
-      ScheduledFuture<?> w = watchdog;
-      if (w != null) {
-        w.cancel(false);
       }
     }
   }

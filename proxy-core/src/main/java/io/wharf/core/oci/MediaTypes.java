@@ -53,6 +53,23 @@ public final class MediaTypes {
     return AcceptClass.SINGLE;
   }
 
+  /**
+   * Whether a client that sent {@code accept} takes {@code mediaType}. No {@code Accept}, a
+   * wildcard, or a type that appears in it (parameters and quality values ignored) all count.
+   */
+  public static boolean accepts(String accept, String mediaType) {
+    if (accept == null || accept.isBlank()) {
+      return true;
+    }
+    for (String part : accept.split(",")) {
+      String type = part.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
+      if (type.equals("*/*") || type.equals("application/*") || type.equals(mediaType)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   public static boolean isIndex(String mediaType) {
     return mediaType != null && INDEX_TYPES.contains(mediaType);
   }

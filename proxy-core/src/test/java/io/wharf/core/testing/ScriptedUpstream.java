@@ -64,9 +64,11 @@ public final class ScriptedUpstream implements AutoCloseable {
   });
   private final Map<String, ManifestEntry> manifests = new ConcurrentHashMap<>();
   private final Map<String, byte[]> blobs = new ConcurrentHashMap<>();
+  private final Map<String, byte[]> referrers = new ConcurrentHashMap<>();
   private final Map<String, Script> scripts = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> counts = new ConcurrentHashMap<>();
   private final AtomicLong bodyBytes = new AtomicLong();
+  private final Map<String, String> lastQuery = new ConcurrentHashMap<>();
   private final Map<Socket, Boolean> open = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
@@ -89,6 +91,11 @@ public final class ScriptedUpstream implements AutoCloseable {
     manifests.put(repo + ":" + ref, new ManifestEntry(mediaType, body));
     manifests.put(repo + ":" + d, new ManifestEntry(mediaType, body));
     return d;
+  }
+
+  /** Answers {@code GET /v2/<repo>/referrers/<digest>} with {@code indexJson} (else 404). */
+  public void putReferrers(String repo, Digest subject, String indexJson) {
+    referrers.put(repo + "@" + subject, indexJson.getBytes(StandardCharsets.UTF_8));
   }
 
   /** Adds a blob (to every repository: blobs are content-addressed). */
@@ -123,6 +130,52 @@ public final class ScriptedUpstream implements AutoCloseable {
       }
     }
     return n;
+  }
+
+  /** The query string of the last request with this method and path, or null. */
+  public String lastQuery(String methodAndPath) {
+    return lastQuery.get(methodAndPath);
+  }
+
+  /** Tags of {@code repo}, sorted; {@code n} and {@code last} paginate with a Link header. */
+  private void tagsList(OutputStream out, String repo, String query, boolean head)
+      throws IOException {
+    java.util.TreeSet<String> tags = new java.util.TreeSet<>();
+    for (String k : manifests.keySet()) {
+      if (k.startsWith(repo + ":") && !k.substring(repo.length() + 1).contains(":")) {
+        tags.add(k.substring(repo.length() + 1));
+      }
+    }
+    if (tags.isEmpty()) {
+      notFound(out, "NAME_UNKNOWN", head);
+      return;
+    }
+    int n = Integer.MAX_VALUE;
+    String last = null;
+    for (String p : query.split("&")) {
+      if (p.startsWith("n=")) {
+        n = Integer.parseInt(p.substring(2));
+      } else if (p.startsWith("last=")) {
+        last = p.substring(5);
+      }
+    }
+    java.util.List<String> page = new java.util.ArrayList<>(
+        last == null ? tags : tags.tailSet(last, false));
+    boolean more = page.size() > n;
+    if (more) {
+      page = page.subList(0, n);
+    }
+    StringBuilder json = new StringBuilder("{\"name\":\"" + repo + "\",\"tags\":[");
+    for (int i = 0; i < page.size(); i++) {
+      json.append(i == 0 ? "" : ",").append('"').append(page.get(i)).append('"');
+    }
+    json.append("]}");
+    Map<String, String> extra = more
+        ? Map.of("Link", "</v2/" + repo + "/tags/list?last=" + page.get(page.size() - 1) + "&n=" + n
+            + ">; rel=\"next\"")
+        : Map.of();
+    respond(out, 200, "application/json", json.toString().getBytes(StandardCharsets.UTF_8), head,
+        extra);
   }
 
   /** All counters, for failure messages. */
@@ -172,7 +225,9 @@ public final class ScriptedUpstream implements AutoCloseable {
         String target = parts[1];
         String path = target.contains("?") ? target.substring(0, target.indexOf('?')) : target;
         counts.computeIfAbsent(method + " " + path, k -> new AtomicInteger()).incrementAndGet();
-        if (!handle(s, out, method, path, headers)) {
+        String query = target.contains("?") ? target.substring(target.indexOf('?') + 1) : "";
+        lastQuery.put(method + " " + path, query);
+        if (!handle(s, out, method, path, query, headers)) {
           return;
         }
       }
@@ -184,11 +239,25 @@ public final class ScriptedUpstream implements AutoCloseable {
   }
 
   /** Returns false when the connection must end. */
-  private boolean handle(Socket s, OutputStream out, String method, String path,
+  private boolean handle(Socket s, OutputStream out, String method, String path, String query,
       Map<String, String> headers) throws IOException {
     boolean head = method.equals("HEAD");
     if (path.equals("/v2/") || path.equals("/v2")) {
       respond(out, 200, "application/json", "{}".getBytes(StandardCharsets.UTF_8), head, Map.of());
+      return true;
+    }
+    if (path.endsWith("/tags/list")) {
+      tagsList(out, path.substring(4, path.length() - "/tags/list".length()), query, head);
+      return true;
+    }
+    int rf = path.indexOf("/referrers/");
+    if (rf > 0) {
+      byte[] body = referrers.get(path.substring(4, rf) + "@" + path.substring(rf + 11));
+      if (body == null) {
+        notFound(out, "NAME_UNKNOWN", head);
+      } else {
+        respond(out, 200, "application/vnd.oci.image.index.v1+json", body, head, Map.of());
+      }
       return true;
     }
     int m = path.indexOf("/manifests/");

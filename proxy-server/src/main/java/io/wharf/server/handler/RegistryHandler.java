@@ -20,6 +20,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.wharf.core.fetch.BlobReader;
 import io.wharf.core.manifest.Manifest;
 import io.wharf.core.oci.ErrorCode;
+import io.wharf.core.oci.MediaTypes;
 import io.wharf.core.upstream.RawResponse;
 import io.wharf.core.upstream.UpstreamRouter;
 import io.wharf.server.Services;
@@ -125,9 +126,9 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
       } else if (route instanceof Route.Blob b) {
         blob(b, head);
       } else if (route instanceof Route.Tags t) {
-        passthrough(t.ns(), t.name(), "tags/list", t.query(), head, t);
+        passthrough(t.ns(), t.name(), head, t);
       } else if (route instanceof Route.Referrers r) {
-        passthrough(r.ns(), r.name(), "referrers/" + r.digest(), r.query(), head, r);
+        passthrough(r.ns(), r.name(), head, r);
       } else if (route instanceof Route.Unsupported u) {
         unsupported(u.what() + " is not supported: Wharf is a read-only pull-through mirror");
       } else if (route instanceof Route.Metrics) {
@@ -159,6 +160,11 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
         .whenCompleteAsync((man, err) -> {
           if (err != null) {
             fail(err);
+          } else if (!MediaTypes.accepts(accept, man.mediaType())) {
+            // Never hand a client a manifest type it did not ask for (it could not parse it).
+            sendError(ErrorCode.MANIFEST_UNKNOWN, 404, "manifest " + m.name() + ":"
+                + m.reference() + " is " + man.mediaType() + ", which the request's Accept header"
+                + " does not include");
           } else {
             sendManifest(man, head);
           }
@@ -236,19 +242,25 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
   // ---- tags list and referrers: small, passed through ----
 
-  private void passthrough(String ns, io.wharf.core.oci.RepositoryName name, String what,
-      String query, boolean head, Route route) {
+  private void passthrough(String ns, io.wharf.core.oci.RepositoryName name, boolean head,
+      Route route) {
     UpstreamRouter.Routed routed = services.router().route(ns, name);
     String accept = current.headers().get(HttpHeaderNames.ACCEPT);
-    routed.client()
-        .get(routed.repository(), what, stripNs(query), accept)
-        .whenCompleteAsync((raw, err) -> {
-          if (err != null) {
-            fail(err);
-            return;
-          }
-          sendRaw(raw, head, name, ns, route);
-        }, ctx.executor());
+    java.util.concurrent.CompletableFuture<RawResponse> answer;
+    if (route instanceof Route.Referrers r) {
+      answer = services.referrers().get(routed.client(), routed.repository(), r.digest(),
+          stripNs(r.query()), accept);
+    } else {
+      answer = routed.client().get(routed.repository(), "tags/list",
+          stripNs(((Route.Tags) route).query()), accept);
+    }
+    answer.whenCompleteAsync((raw, err) -> {
+      if (err != null) {
+        fail(err);
+        return;
+      }
+      sendRaw(raw, head, name, ns, route);
+    }, ctx.executor());
   }
 
   private void sendRaw(RawResponse raw, boolean head, io.wharf.core.oci.RepositoryName clientName,
