@@ -21,6 +21,14 @@ import java.util.regex.Pattern;
  * @param requestTimeout time to response headers
  * @param idleTimeout longest pause inside a body before the connection counts as stalled
  * @param retries how many times a broken blob download is resumed before giving up
+ * @param maxConnections concurrent requests to this upstream (a blob download holds its slot until
+ *     its body ends); 0 means unlimited
+ * @param maxBandwidth bytes per second for all blob bodies from this upstream together (e.g.
+ *     {@code 100MiB}); absent means unlimited
+ * @param queueTimeout how long a request waits for a free slot before it fails with 503
+ * @param breakerFailures consecutive transient failures (5xx, timeout, refused) that open the
+ *     circuit breaker; 0 disables it
+ * @param breakerOpenFor how long an open breaker fails requests fast before letting one through
  */
 public record UpstreamConfig(
     String name,
@@ -32,7 +40,12 @@ public record UpstreamConfig(
     Duration connectTimeout,
     Duration requestTimeout,
     Duration idleTimeout,
-    Integer retries) {
+    Integer retries,
+    Integer maxConnections,
+    String maxBandwidth,
+    Duration queueTimeout,
+    Integer breakerFailures,
+    Duration breakerOpenFor) {
 
   public static final String DOCKER_HUB_NAME = "docker.io";
   public static final String DOCKER_HUB_URL = "https://registry-1.docker.io";
@@ -44,7 +57,8 @@ public record UpstreamConfig(
   }
 
   public static UpstreamConfig of(String name, String url) {
-    return new UpstreamConfig(name, url, null, null, null, null, null, null, null, null)
+    return new UpstreamConfig(
+            name, url, null, null, null, null, null, null, null, null, null, null, null, null, null)
         .withDefaults();
   }
 
@@ -60,7 +74,17 @@ public record UpstreamConfig(
         connectTimeout == null ? Duration.ofSeconds(10) : connectTimeout,
         requestTimeout == null ? Duration.ofSeconds(30) : requestTimeout,
         idleTimeout == null ? Duration.ofSeconds(30) : idleTimeout,
-        retries == null ? 3 : retries);
+        retries == null ? 3 : retries,
+        maxConnections == null ? 64 : maxConnections,
+        maxBandwidth,
+        queueTimeout == null ? Duration.ofSeconds(10) : queueTimeout,
+        breakerFailures == null ? 5 : breakerFailures,
+        breakerOpenFor == null ? Duration.ofSeconds(30) : breakerOpenFor);
+  }
+
+  /** {@link #maxBandwidth} in bytes per second, or 0 when unlimited. */
+  public long maxBandwidthBytes() {
+    return maxBandwidth == null ? 0 : ByteSizes.parse(maxBandwidth);
   }
 
   void validate(String where) {
@@ -93,6 +117,19 @@ public record UpstreamConfig(
     if (retries < 0 || retries > 100) {
       throw new ConfigException(where + ".retries must be between 0 and 100");
     }
+    if (maxConnections < 0) {
+      throw new ConfigException(where + ".maxConnections must be zero (unlimited) or more");
+    }
+    try {
+      maxBandwidthBytes();
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(where + ".maxBandwidth: " + e.getMessage());
+    }
+    positive(where + ".queueTimeout", queueTimeout, true);
+    if (breakerFailures < 0) {
+      throw new ConfigException(where + ".breakerFailures must be zero (off) or more");
+    }
+    positive(where + ".breakerOpenFor", breakerOpenFor, false);
   }
 
   private static void positive(String key, Duration d, boolean zeroOk) {

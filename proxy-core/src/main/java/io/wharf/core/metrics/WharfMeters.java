@@ -28,9 +28,16 @@ public final class WharfMeters {
   public static final String REQUESTS = "wharf.http.requests";
   public static final String SERVED_BYTES = "wharf.served.bytes";
   public static final String MANIFEST_CACHE = "wharf.manifest.cache";
+  public static final String UPSTREAM_SLOTS_IN_USE = "wharf.upstream.connections.active";
+  public static final String UPSTREAM_QUEUED = "wharf.upstream.connections.queued";
+  public static final String UPSTREAM_BREAKER_OPEN = "wharf.upstream.breaker.open";
+  public static final String UPSTREAM_RATELIMIT_LIMIT = "wharf.upstream.ratelimit.limit";
+  public static final String UPSTREAM_RATELIMIT_REMAINING = "wharf.upstream.ratelimit.remaining";
 
   private final MeterRegistry registry;
   private final AtomicInteger inFlight = new AtomicInteger();
+  private final java.util.Map<String, java.util.concurrent.atomic.AtomicLong> rateLimits =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   public WharfMeters(MeterRegistry registry) {
     this.registry = registry;
@@ -62,6 +69,40 @@ public final class WharfMeters {
         .tags("upstream", upstream)
         .register(registry)
         .increment(bytes);
+  }
+
+  /** Gauges of one upstream's connection slots and circuit breaker. */
+  public void upstreamGauges(String upstream, java.util.function.IntSupplier active,
+      java.util.function.IntSupplier queued, java.util.function.IntSupplier breakerOpen) {
+    io.micrometer.core.instrument.Gauge.builder(UPSTREAM_SLOTS_IN_USE, active::getAsInt)
+        .description("Upstream requests in flight (a blob download holds one until its body ends)")
+        .tags("upstream", upstream).register(registry);
+    io.micrometer.core.instrument.Gauge.builder(UPSTREAM_QUEUED, queued::getAsInt)
+        .description("Requests waiting for an upstream connection slot")
+        .tags("upstream", upstream).register(registry);
+    io.micrometer.core.instrument.Gauge.builder(UPSTREAM_BREAKER_OPEN, breakerOpen::getAsInt)
+        .description("1 while the upstream's circuit breaker fails requests fast")
+        .tags("upstream", upstream).register(registry);
+  }
+
+  public void rateLimitLimit(String upstream, long value) {
+    rateLimitGauge(UPSTREAM_RATELIMIT_LIMIT, upstream,
+        "Upstream pull limit (ratelimit-limit header)").set(value);
+  }
+
+  public void rateLimitRemaining(String upstream, long value) {
+    rateLimitGauge(UPSTREAM_RATELIMIT_REMAINING, upstream,
+        "Upstream pulls remaining (ratelimit-remaining header)").set(value);
+  }
+
+  private java.util.concurrent.atomic.AtomicLong rateLimitGauge(
+      String name, String upstream, String description) {
+    return rateLimits.computeIfAbsent(name + "|" + upstream, k -> {
+      java.util.concurrent.atomic.AtomicLong v = new java.util.concurrent.atomic.AtomicLong();
+      io.micrometer.core.instrument.Gauge.builder(name, v, java.util.concurrent.atomic.AtomicLong::get)
+          .description(description).tags("upstream", upstream).register(registry);
+      return v;
+    });
   }
 
   /** {@code result}: hit or miss. */

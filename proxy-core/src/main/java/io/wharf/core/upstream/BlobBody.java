@@ -35,6 +35,8 @@ final class BlobBody implements Flow.Publisher<List<ByteBuffer>> {
   private final long idleNanos;
   private final Executor executor;
   private final Supplier<Throwable> stalled;
+  private final UplinkGuard guard;
+  private final Runnable onEnd;
   private final AtomicBoolean subscribed = new AtomicBoolean();
 
   BlobBody(
@@ -43,13 +45,17 @@ final class BlobBody implements Flow.Publisher<List<ByteBuffer>> {
       String upstream,
       Duration idleTimeout,
       Executor executor,
-      Supplier<Throwable> stalled) {
+      Supplier<Throwable> stalled,
+      UplinkGuard guard,
+      Runnable onEnd) {
     this.source = source;
     this.meters = meters;
     this.upstream = upstream;
     this.idleNanos = idleTimeout.toNanos();
     this.executor = executor;
     this.stalled = stalled;
+    this.guard = guard;
+    this.onEnd = onEnd;
   }
 
   @Override
@@ -70,6 +76,9 @@ final class BlobBody implements Flow.Publisher<List<ByteBuffer>> {
     private final ReentrantLock signal = new ReentrantLock();
     private volatile long lastProgress = System.nanoTime();
     private volatile Flow.Subscription upstreamSubscription;
+    /** Bandwidth cap: no new demand is passed upstream before this instant (nanoTime). */
+    private volatile long resumeAt;
+    private final AtomicBoolean ended = new AtomicBoolean();
 
     Watched(Flow.Subscriber<? super List<ByteBuffer>> downstream) {
       this.downstream = downstream;
@@ -84,7 +93,16 @@ final class BlobBody implements Flow.Publisher<List<ByteBuffer>> {
           if (n > 0 && demand.getAndAccumulate(n, (a, b) -> a + b < 0 ? Long.MAX_VALUE : a + b) == 0) {
             lastProgress = System.nanoTime(); // the idle clock starts when data is wanted
           }
-          s.request(n);
+          long wait = resumeAt - System.nanoTime();
+          if (wait > 0) {
+            // Over the bandwidth budget: ask for more later; TCP flow control slows the sender.
+            CompletableFuture.delayedExecutor(wait, TimeUnit.NANOSECONDS, executor).execute(() -> {
+              lastProgress = System.nanoTime();
+              s.request(n);
+            });
+          } else {
+            s.request(n);
+          }
         }
 
         @Override
@@ -92,6 +110,7 @@ final class BlobBody implements Flow.Publisher<List<ByteBuffer>> {
           done.set(true);
           flush();
           s.cancel();
+          end();
         }
       });
       scheduleCheck();
@@ -106,6 +125,10 @@ final class BlobBody implements Flow.Publisher<List<ByteBuffer>> {
       }
       if (pendingBytes.addAndGet(n) >= FLUSH_EVERY) {
         flush();
+      }
+      long wait = guard.consume(n);
+      if (wait > 0) {
+        resumeAt = System.nanoTime() + wait;
       }
       demand.getAndUpdate(d -> d == Long.MAX_VALUE || d == 0 ? d : d - 1);
       signal.lock();
@@ -135,6 +158,7 @@ final class BlobBody implements Flow.Publisher<List<ByteBuffer>> {
           return;
         }
         flush();
+        end();
         if (error == null) {
           downstream.onComplete();
         } else {
@@ -142,6 +166,13 @@ final class BlobBody implements Flow.Publisher<List<ByteBuffer>> {
         }
       } finally {
         signal.unlock();
+      }
+    }
+
+    /** Gives back the upstream connection slot, once. */
+    private void end() {
+      if (ended.compareAndSet(false, true)) {
+        onEnd.run();
       }
     }
 
@@ -154,12 +185,14 @@ final class BlobBody implements Flow.Publisher<List<ByteBuffer>> {
       if (done.get()) {
         return;
       }
-      boolean waitingForData = demand.get() > 0;
+      // Demand held back by the bandwidth cap is Wharf waiting, not the upstream stalling.
+      boolean waitingForData = demand.get() > 0 && System.nanoTime() >= resumeAt;
       if (waitingForData && System.nanoTime() - lastProgress >= idleNanos && signal.tryLock()) {
         try {
           if (done.compareAndSet(false, true)) {
             upstreamSubscription.cancel();
             flush();
+            end();
             downstream.onError(stalled.get());
           }
           return;

@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Flow;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -52,6 +53,7 @@ public final class RegistryClient implements AutoCloseable {
   private final WharfMeters meters;
   private final Clock clock;
   private final Executor executor;
+  private final UplinkGuard guard;
 
   public RegistryClient(UpstreamConfig config, Map<String, String> env, Executor executor, WharfMeters meters) {
     this(config, env, executor, meters, null, Ticker.systemTicker(), Clock.systemUTC());
@@ -77,7 +79,9 @@ public final class RegistryClient implements AutoCloseable {
     this.executor = executor;
     Credentials.Resolved creds = this.config.credentials().resolve(env);
     HttpClient http = httpClient != null ? httpClient : buildHttpClient(this.config, env, executor);
-    this.transport = new Transport(http, this.config.requestTimeout(), userAgent(), meters, upstream);
+    this.guard = new UplinkGuard(this.config, executor, System::nanoTime, meters);
+    this.transport = new Transport(http, this.config.requestTimeout(), userAgent(), meters, upstream,
+        guard::observe);
     this.tokens = new TokenCache(transport, creds, upstream, meters, executor, ticker, clock);
     this.auth = new RegistryAuth(transport, tokens, creds, this.config.baseUri(), upstream);
   }
@@ -192,7 +196,7 @@ public final class RegistryClient implements AutoCloseable {
     Op op = new Op("blob", "fetch blob " + repo + "@" + digest + (offset > 0 ? " from byte " + offset : "")
         + " from " + upstream, ErrorCode.BLOB_UNKNOWN);
     Map<String, String> headers = offset > 0 ? Map.of("Range", "bytes=" + offset + "-") : Map.of();
-    return run(op, () ->
+    return guarded(op, permit ->
         auth.send(op.kind, repo, "GET", uri(repo, "blobs/" + digest), headers, bodyOn2xx())
             .thenApply(sent -> {
               requireOk(op, sent);
@@ -217,8 +221,9 @@ public final class RegistryClient implements AutoCloseable {
               Duration idle = config.idleTimeout();
               return new BlobStream(start, total, new BlobBody(resp.body(), meters, upstream, idle, executor,
                   () -> toException(op, new UpstreamFailure(Kind.TIMEOUT,
-                      "no body bytes for " + idle.toMillis() + " ms (stalled)"))));
-            }));
+                      "no body bytes for " + idle.toMillis() + " ms (stalled)")),
+                  guard, permit::release));
+            }), false);
   }
 
   /**
@@ -273,18 +278,43 @@ public final class RegistryClient implements AutoCloseable {
   }
 
   private <T> CompletableFuture<T> run(Op op, Body<T> body) {
-    CompletableFuture<T> f;
-    try {
-      f = body.start();
-    } catch (RuntimeException e) {
-      f = CompletableFuture.failedFuture(e);
-    }
-    return f.handle((v, err) -> {
-      if (err == null) {
-        return v;
-      }
-      throw toException(op, Transport.fromThrowable(err, config.requestTimeout()));
-    });
+    return guarded(op, permit -> body.start(), true);
+  }
+
+  /**
+   * Runs one operation inside an uplink slot (see {@link UplinkGuard}). The slot is released when
+   * the operation's future completes, or — with {@code releaseWhenDone} false and success — by
+   * the operation itself (a blob body releases it when it ends).
+   */
+  private <T> CompletableFuture<T> guarded(
+      Op op, Function<UplinkGuard.Permit, CompletableFuture<T>> body, boolean releaseWhenDone) {
+    return guard.acquire()
+        .handle((permit, refused) -> {
+          if (refused != null) {
+            UpstreamFailure f = Transport.fromThrowable(refused, config.requestTimeout());
+            transport.record(op.kind, f.meterResult());
+            throw toException(op, f);
+          }
+          CompletableFuture<T> f;
+          try {
+            f = body.apply(permit);
+          } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+          }
+          return f.handle((v, err) -> {
+            UpstreamFailure failure =
+                err == null ? null : Transport.fromThrowable(err, config.requestTimeout());
+            guard.outcome(failure);
+            if (err != null || releaseWhenDone) {
+              permit.release();
+            }
+            if (err == null) {
+              return v;
+            }
+            throw toException(op, failure);
+          });
+        })
+        .thenCompose(Function.identity());
   }
 
   private UpstreamException toException(Op op, UpstreamFailure f) {
@@ -298,6 +328,8 @@ public final class RegistryClient implements AutoCloseable {
           f.kind, upstream, ErrorCode.UNAVAILABLE, f.upstreamStatus == 503 ? 503 : 502, message, f,
           f.retryAfterSeconds);
       case TIMEOUT -> new UpstreamException(f.kind, upstream, ErrorCode.UNAVAILABLE, 504, message, f, -1);
+      case OVERLOADED -> new UpstreamException(
+          f.kind, upstream, ErrorCode.UNAVAILABLE, 503, message, f, f.retryAfterSeconds);
       case AUTH_FAILED, UNREACHABLE, BAD_RESPONSE ->
           new UpstreamException(f.kind, upstream, ErrorCode.UNAVAILABLE, 502, message, f, -1);
     };

@@ -46,13 +46,21 @@ final class Transport {
   private final String userAgent;
   private final WharfMeters meters;
   private final String upstream;
+  private final java.util.function.Consumer<java.net.http.HttpHeaders> onResponse;
 
   Transport(HttpClient http, Duration requestTimeout, String userAgent, WharfMeters meters, String upstream) {
+    this(http, requestTimeout, userAgent, meters, upstream, h -> { });
+  }
+
+  /** With a hook that sees the headers of every final response from the registry's origin. */
+  Transport(HttpClient http, Duration requestTimeout, String userAgent, WharfMeters meters, String upstream,
+      java.util.function.Consumer<java.net.http.HttpHeaders> onResponse) {
     this.http = http;
     this.requestTimeout = requestTimeout;
     this.userAgent = userAgent;
     this.meters = meters;
     this.upstream = upstream;
+    this.onResponse = onResponse;
   }
 
   /** A final (non-redirect) response and where it came from. */
@@ -123,6 +131,9 @@ final class Transport {
               int s = resp.statusCode();
               String location = resp.headers().firstValue("location").orElse(null);
               if (!isFollowable(s, location != null)) {
+                if (atOrigin) {
+                  onResponse.accept(resp.headers());
+                }
                 return CompletableFuture.completedFuture(new Sent<>(resp, uri, atOrigin));
               }
               record(kind, "redirect");

@@ -26,6 +26,11 @@ public final class UpstreamException extends RegistryException {
     TIMEOUT,
     /** Connection refused, reset, DNS failure, TLS failure. */
     UNREACHABLE,
+    /**
+     * Wharf's own protection of the uplink refused the request: too many requests already waiting
+     * for a connection slot, or the circuit breaker is open after repeated upstream failures.
+     */
+    OVERLOADED,
     /** An answer that makes no sense (bad JSON from the token endpoint, unexpected status, too many redirects). */
     BAD_RESPONSE
   }
@@ -52,7 +57,7 @@ public final class UpstreamException extends RegistryException {
   /** True for failures that a retry (or serving stale content) may get past. */
   public boolean isTransient() {
     return switch (kind) {
-      case RATE_LIMITED, SERVER_ERROR, TIMEOUT, UNREACHABLE -> true;
+      case RATE_LIMITED, SERVER_ERROR, TIMEOUT, UNREACHABLE, OVERLOADED -> true;
       default -> false;
     };
   }

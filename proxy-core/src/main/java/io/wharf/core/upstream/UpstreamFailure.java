@@ -41,6 +41,7 @@ final class UpstreamFailure extends RuntimeException {
       case TIMEOUT -> "timeout";
       case UNREACHABLE -> "unreachable";
       case BAD_RESPONSE -> "bad_response";
+      case OVERLOADED -> "overloaded";
     };
   }
 }

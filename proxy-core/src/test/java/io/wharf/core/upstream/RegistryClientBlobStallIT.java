@@ -39,7 +39,8 @@ class RegistryClientBlobStallIT extends UpstreamItSupport {
 
   RegistryClient clientWithIdle(Duration idle) {
     return client(new UpstreamConfig(UPSTREAM, registryUrl(), null, Credentials.NONE, null, null,
-        Duration.ofSeconds(2), Duration.ofSeconds(5), idle, null).withDefaults(), Map.of());
+        Duration.ofSeconds(2), Duration.ofSeconds(5), idle, null, null, null, null, null, null)
+        .withDefaults(), Map.of());
   }
 
   /** Collects a body; requests only when told to. */
