@@ -81,7 +81,8 @@ public final class WharfServer implements AutoCloseable {
     new ProcessorMetrics().bindTo(prometheus);
     WharfMeters meters = new WharfMeters(prometheus);
     config.upstreams().forEach(u -> clients.add(new RegistryClient(u, env, httpExecutor, meters)));
-    UpstreamRouter router = new UpstreamRouter(clients, config.defaultUpstream());
+    UpstreamRouter router = new UpstreamRouter(clients, config.defaultUpstream(),
+        config.unknownRegistry() == WharfConfig.UnknownRegistry.useDefault);
     InFlightFetches inFlight = new InFlightFetches(store, diskExecutor, scheduler, meters);
     BlobService blobs = new BlobService(store, inFlight, diskExecutor);
     ManifestService manifests = ManifestService.create(store, diskExecutor, meters);

@@ -34,6 +34,9 @@ import java.util.Set;
  * @param upstreams upstream registries
  * @param storage storage tiers
  * @param server listener limits and timeouts
+ * @param unknownRegistry what a request whose {@code ns} names no configured upstream (or is
+ *     empty) gets: {@code reject} (404 NAME_UNKNOWN naming it) or {@code default} (the default
+ *     upstream)
  */
 public record WharfConfig(
     Integer version,
@@ -42,14 +45,22 @@ public record WharfConfig(
     String defaultUpstream,
     List<UpstreamConfig> upstreams,
     StorageConfig storage,
-    ServerConfig server) {
+    ServerConfig server,
+    UnknownRegistry unknownRegistry) {
+
+  /** Policy for an {@code ns} that no upstream answers to. */
+  public enum UnknownRegistry {
+    reject,
+    @com.fasterxml.jackson.annotation.JsonProperty("default")
+    useDefault
+  }
 
   public static final int CURRENT_VERSION = 1;
   public static final String DEFAULT_LISTEN = "0.0.0.0:5000";
 
   /** The embedded default: Docker Hub, local disk, port 5000. */
   public static WharfConfig defaults() {
-    return new WharfConfig(null, null, null, null, null, null, null).withDefaults();
+    return new WharfConfig(null, null, null, null, null, null, null, null).withDefaults();
   }
 
   /** Reads and validates a YAML file. */
@@ -102,7 +113,8 @@ public record WharfConfig(
         defaultUpstream == null ? ups.get(0).name() : defaultUpstream,
         ups,
         storage == null ? StorageConfig.defaults() : storage.withDefaults(),
-        server == null ? ServerConfig.defaults() : server.withDefaults());
+        server == null ? ServerConfig.defaults() : server.withDefaults(),
+        unknownRegistry == null ? UnknownRegistry.reject : unknownRegistry);
   }
 
   /** Checks every rule; throws {@link ConfigException} naming the key. */
@@ -153,7 +165,7 @@ public record WharfConfig(
   /** Returns a copy with the given listen address. */
   public WharfConfig withListen(String newListen) {
     return new WharfConfig(
-        version, newListen, externalUrl, defaultUpstream, upstreams, storage, server);
+        version, newListen, externalUrl, defaultUpstream, upstreams, storage, server, unknownRegistry);
   }
 
   /** Returns a copy whose only upstream is {@code url}, named after its host. */
@@ -166,19 +178,21 @@ public record WharfConfig(
                 : u.getHost().toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9.-]", "-"));
     List<UpstreamConfig> ups = new ArrayList<>();
     ups.add(UpstreamConfig.of(name, url));
-    return new WharfConfig(version, listen, externalUrl, name, ups, storage, server);
+    return new WharfConfig(
+        version, listen, externalUrl, name, ups, storage, server, unknownRegistry);
   }
 
   /** Returns a copy with one disk tier at {@code dir}. */
   public WharfConfig withStorageDir(String dir) {
     return new WharfConfig(
         version, listen, externalUrl, defaultUpstream, upstreams,
-        new StorageConfig(List.of(TierConfig.disk(dir))), server);
+        new StorageConfig(List.of(TierConfig.disk(dir))), server, unknownRegistry);
   }
 
   public WharfConfig withExternalUrl(String url) {
     return new WharfConfig(
-        version, listen, url.replaceAll("/+$", ""), defaultUpstream, upstreams, storage, server);
+        version, listen, url.replaceAll("/+$", ""), defaultUpstream, upstreams, storage, server,
+        unknownRegistry);
   }
 
   /** The YAML mapper with Wharf's duration syntax; unknown keys are errors. */

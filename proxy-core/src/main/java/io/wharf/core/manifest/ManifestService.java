@@ -133,8 +133,7 @@ public final class ManifestService {
     String tag = ((Reference.Tag) ref).value();
     TagKey key = new TagKey(client.config().name(), repo, tag, MediaTypes.classify(accept));
     boolean[] loaded = new boolean[1];
-    return byTag
-        .get(key, (k, executor) -> {
+    return Caches.get(byTag, key, (k, executor) -> {
           loaded[0] = true;
           return loadTag(client, k, accept);
         })
@@ -235,7 +234,7 @@ public final class ManifestService {
 
   private CompletableFuture<Manifest> byDigest(
       RegistryClient client, RepositoryName repo, Digest digest, String accept) {
-    return byDigest.get(digest, (d, executor) ->
+    return Caches.get(byDigest, digest, (d, executor) ->
         CompletableFuture.supplyAsync(() -> store.getManifest(d), diskExecutor)
             .thenCompose(stored -> {
               if (stored.isPresent()) {

@@ -59,8 +59,7 @@ public final class ReferrersCache {
   public CompletableFuture<RawResponse> get(
       RegistryClient client, RepositoryName repo, Digest digest, String query, String accept) {
     Key key = new Key(client.config().name(), repo, digest, query == null ? "" : query);
-    return cache
-        .get(key, (k, ex) -> client
+    return Caches.get(cache, key, (k, ex) -> client
             .get(repo, "referrers/" + digest, k.query(), accept)
             .thenApply(r -> new Entry(r, ttlFor(client, r))))
         .thenApply(Entry::response);

@@ -25,8 +25,18 @@ public final class UpstreamRouter {
 
   private final Map<String, RegistryClient> byName = new LinkedHashMap<>();
   private final RegistryClient defaultClient;
+  private final boolean unknownToDefault;
 
   public UpstreamRouter(List<RegistryClient> clients, String defaultName) {
+    this(clients, defaultName, false);
+  }
+
+  /**
+   * @param unknownToDefault route an {@code ns} that no upstream answers to (or an empty one) to
+   *     the default upstream instead of refusing it
+   */
+  public UpstreamRouter(List<RegistryClient> clients, String defaultName, boolean unknownToDefault) {
+    this.unknownToDefault = unknownToDefault;
     for (RegistryClient c : clients) {
       byName.put(c.config().name(), c);
     }
@@ -42,16 +52,19 @@ public final class UpstreamRouter {
    * @throws RegistryException NAME_UNKNOWN (404) for an {@code ns} no upstream answers to
    */
   public Routed route(String ns, RepositoryName name) {
-    if (ns != null && !ns.isEmpty()) {
+    if (ns != null) {
       for (RegistryClient c : byName.values()) {
-        if (c.config().answersTo(ns)) {
+        if (!ns.isEmpty() && c.config().answersTo(ns)) {
           return new Routed(c, normalize(c.config(), name));
         }
       }
+      if (unknownToDefault) {
+        return new Routed(defaultClient, normalize(defaultClient.config(), name));
+      }
       throw new RegistryException(
           ErrorCode.NAME_UNKNOWN,
-          "no upstream is configured for registry '" + sanitize(ns) + "' (configured: "
-              + String.join(", ", byName.keySet()) + ")");
+          (ns.isEmpty() ? "the ns parameter is empty" : "no upstream is configured for registry '"
+              + sanitize(ns) + "'") + " (configured: " + String.join(", ", byName.keySet()) + ")");
     }
     if (name.components() > 1) {
       RegistryClient prefixed = byName.get(name.firstComponent());

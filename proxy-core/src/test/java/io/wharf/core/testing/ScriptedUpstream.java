@@ -56,6 +56,13 @@ public final class ScriptedUpstream implements AutoCloseable {
 
   private record ManifestEntry(String mediaType, byte[] body) {}
 
+  /** When non-zero, every manifest request is answered with this status (and {@link #retryAfter}). */
+  public volatile int manifestStatus;
+  /** {@code Retry-After} value sent with {@link #manifestStatus}, or null. */
+  public volatile String retryAfter;
+  /** Leave {@code Docker-Content-Digest} out of manifest responses. */
+  public volatile boolean omitManifestDigest;
+
   private final ServerSocket server;
   private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "scripted-upstream");
@@ -264,13 +271,20 @@ public final class ScriptedUpstream implements AutoCloseable {
     if (m > 0) {
       String repo = path.substring(4, m);
       String ref = path.substring(m + "/manifests/".length());
+      if (manifestStatus != 0) {
+        respond(out, manifestStatus, "application/json",
+            "{\"errors\":[{\"code\":\"TOOMANYREQUESTS\",\"message\":\"scripted\"}]}"
+                .getBytes(StandardCharsets.UTF_8), head,
+            retryAfter == null ? Map.of() : Map.of("Retry-After", retryAfter));
+        return true;
+      }
       ManifestEntry e = manifests.get(repo + ":" + ref);
       if (e == null) {
         notFound(out, "MANIFEST_UNKNOWN", head);
         return true;
       }
-      respond(out, 200, e.mediaType(), e.body(), head,
-          Map.of("Docker-Content-Digest", Digest.sha256Of(e.body()).toString()));
+      respond(out, 200, e.mediaType(), e.body(), head, omitManifestDigest ? Map.of()
+          : Map.of("Docker-Content-Digest", Digest.sha256Of(e.body()).toString()));
       return true;
     }
     int b = path.indexOf("/blobs/");
