@@ -138,7 +138,9 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
   private void badRequestAndClose(Throwable cause) {
     String why = cause == null ? "malformed request" : cause.getMessage();
-    log.info("malformed request from {}: {}", ctx.channel().remoteAddress(), why);
+    // Debug only: skopeo and podman probe every registry with a TLS ClientHello first, which
+    // arrives here as a malformed request line once per pull.
+    log.debug("malformed request from {}: {}", ctx.channel().remoteAddress(), why);
     FullHttpResponse r = OciErrors.response(ErrorCode.UNSUPPORTED, 400,
         "malformed HTTP request: " + (why == null ? "bad syntax" : why), false);
     r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -320,6 +322,14 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
   private void sendRaw(RawResponse raw, boolean head, io.wharf.core.oci.RepositoryName clientName,
       String ns, Route route) {
+    String upstreamType = raw.header("content-type");
+    if (raw.status() == 404 && (upstreamType == null || !upstreamType.contains("json"))) {
+      // Some registries answer 404 in plain text; clients get OCI error JSON from Wharf.
+      sendError(route instanceof Route.Tags ? ErrorCode.NAME_UNKNOWN : ErrorCode.MANIFEST_UNKNOWN,
+          404, route instanceof Route.Tags ? "repository " + clientName + " not found upstream"
+              : "no referrers for that digest upstream");
+      return;
+    }
     DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
         HttpResponseStatus.valueOf(raw.status()),
         head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(raw.body()));
