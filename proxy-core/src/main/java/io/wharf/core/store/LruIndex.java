@@ -186,9 +186,8 @@ final class LruIndex {
     if (entries.containsKey(d)) {
       return false;
     }
-    long over = size - freeLocked();
-    if (over > 0) {
-      List<Entry> v = victimsLocked(over);
+    if (size > freeLocked()) {
+      List<Entry> v = victimsLocked(size);
       if (v != null) {
         victimsOut.addAll(v);
       }
@@ -239,11 +238,10 @@ final class LruIndex {
 
   /** Victims that bring the tier back within budget (e.g. after a restart with a smaller one). */
   synchronized List<Entry> overBudget() {
-    long over = -freeLocked();
-    if (over <= 0) {
+    if (freeLocked() >= 0) {
       return List.of();
     }
-    List<Entry> v = victimsLocked(over);
+    List<Entry> v = victimsLocked(0);
     return v == null ? List.of() : v;
   }
 

@@ -129,6 +129,17 @@ abstract class BlobTierContract<T extends BlobTier> {
   }
 
   @Test
+  void put_largerThanItsReservation_evictsToStayWithinBudget() throws Exception {
+    T tier = newTier(10_000);
+    Digest a = putNew(tier, 1, 6_000);
+    Reservation r = tier.reserve(0);
+    put(tier, r, TestImages.bytes(2, 6_000));
+    assertThat(victims).extracting(v -> v.digest).containsExactly(a);
+    tier.delete(a);
+    assertThat(tier.usedBytes()).isEqualTo(6_000);
+  }
+
+  @Test
   void put_sameDigestTwice_storedOnce() throws Exception {
     T tier = newTier(10_000);
     putNew(tier, 1, 2_000);
