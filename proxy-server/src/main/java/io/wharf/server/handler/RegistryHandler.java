@@ -189,6 +189,15 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /**
+   * The request's {@code Accept}, all header lines joined: podman, skopeo and CRI-O send one line
+   * per media type, which means the same as one comma-separated line (RFC 9110 §5.3).
+   */
+  private String accept() {
+    java.util.List<String> all = current.headers().getAll(HttpHeaderNames.ACCEPT);
+    return all.isEmpty() ? null : String.join(", ", all);
+  }
+
   private void unsupported(String message) {
     FullHttpResponse r = OciErrors.response(ErrorCode.UNSUPPORTED, 405, message,
         current.method().equals(HttpMethod.HEAD));
@@ -200,7 +209,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
   private void manifest(Route.Manifest m, boolean head) {
     UpstreamRouter.Routed routed = services.router().route(m.ns(), m.name());
-    String accept = current.headers().get(HttpHeaderNames.ACCEPT);
+    String accept = accept();
     services.manifests()
         .get(routed.client(), routed.repository(), m.reference(), accept)
         .whenCompleteAsync((man, err) -> safely(() -> {
@@ -291,7 +300,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   private void passthrough(String ns, io.wharf.core.oci.RepositoryName name, boolean head,
       Route route) {
     UpstreamRouter.Routed routed = services.router().route(ns, name);
-    String accept = current.headers().get(HttpHeaderNames.ACCEPT);
+    String accept = accept();
     java.util.concurrent.CompletableFuture<RawResponse> answer;
     if (route instanceof Route.Referrers r) {
       answer = services.referrers().get(routed.client(), routed.repository(), r.digest(),
