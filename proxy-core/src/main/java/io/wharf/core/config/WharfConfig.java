@@ -269,11 +269,14 @@ public record WharfConfig(
         version, listen, externalUrl, name, ups, storage, server, unknownRegistry);
   }
 
-  /** Returns a copy with one disk tier at {@code dir}. */
+  /** Returns a copy with one disk tier at {@code dir} (retention and promotion settings kept). */
   public WharfConfig withStorageDir(String dir) {
     return new WharfConfig(
         version, listen, externalUrl, defaultUpstream, upstreams,
-        new StorageConfig(List.of(TierConfig.disk(dir))), server, unknownRegistry);
+        new StorageConfig(List.of(TierConfig.disk(dir)),
+            storage == null ? null : storage.retention(),
+            storage == null ? null : storage.promoteAfterHits()).withDefaults(),
+        server, unknownRegistry);
   }
 
   public WharfConfig withExternalUrl(String url) {
