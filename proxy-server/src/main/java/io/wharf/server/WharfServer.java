@@ -68,7 +68,7 @@ public final class WharfServer implements AutoCloseable {
   private Channel listener;
   private boolean closed;
 
-  private WharfServer(WharfConfig config, Map<String, String> env) {
+  private WharfServer(WharfConfig config, Map<String, String> env, DiskSpace space) {
     this.config = config;
     long t0 = System.nanoTime();
     this.diskExecutor = boundedPool("wharf-disk", 16, 100_000);
@@ -77,7 +77,7 @@ public final class WharfServer implements AutoCloseable {
     PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     WharfMeters meters = new WharfMeters(prometheus);
     try {
-      this.store = TieredStore.open(config.storage(), DiskSpace.system(), diskExecutor,
+      this.store = TieredStore.open(config.storage(), space, diskExecutor,
           System::currentTimeMillis, meters);
     } catch (RuntimeException e) {
       diskExecutor.shutdown();
@@ -121,7 +121,12 @@ public final class WharfServer implements AutoCloseable {
   }
 
   public static WharfServer start(WharfConfig config, Map<String, String> env) {
-    WharfServer s = new WharfServer(config, env);
+    return start(config, env, DiskSpace.system());
+  }
+
+  /** With a fake view of free disk space (tests: a full disk cannot be made on demand). */
+  static WharfServer start(WharfConfig config, Map<String, String> env, DiskSpace space) {
+    WharfServer s = new WharfServer(config, env, space);
     try {
       s.bind();
     } catch (RuntimeException e) {

@@ -10,9 +10,14 @@ import io.wharf.core.store.TieredStore;
 import io.wharf.core.testing.ScriptedUpstream;
 import io.wharf.core.testing.TestImages;
 import io.wharf.server.testing.TestClient;
+import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -21,7 +26,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -29,7 +38,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Two disk tiers under budgets, on real sockets: demotion, intact bytes, no needless re-fetch. */
+/**
+ * Two disk tiers under budgets, on real sockets: demotion, intact bytes, no needless re-fetch;
+ * and blobs no tier has room for, passed through uncached.
+ */
 @Timeout(120)
 class TieredStorageIT {
   @TempDir Path dir;
@@ -155,14 +167,21 @@ class TieredStorageIT {
   }
 
   @Test
-  void blobNoTierCanHold_everyConcurrentRequestGets503WithRetryAfter_nothingKept()
+  void blobNoTierCanHold_leaderGetsItUncachedAndVerified_concurrentRequestsGet503_nothingKept()
       throws Exception {
-    Digest big = upstream.putBlob(TestImages.bytes(41, 300_000));
+    byte[] bigBytes = TestImages.bytes(41, 300_000);
+    Digest big = upstream.putBlob(bigBytes);
     Digest small = upstream.putBlob(TestImages.bytes(42, 50_000));
+    ScriptedUpstream.Script script = upstream.script(big);
+    script.gate = new CountDownLatch(1);
+    script.gateAfter = 100_000;
     start(100_000, 200_000);
-    List<CompletableFuture<HttpResponse<byte[]>>> all = new ArrayList<>();
-    for (int i = 0; i < 4; i++) {
-      all.add(CompletableFuture.supplyAsync(() -> {
+    CompletableFuture<TestClient.Result> leader = client.getHashed("/v2/app/blobs/" + big);
+    await().until(() -> counter(WharfMeters.STORE_PASSTHROUGH) == 1);
+    // The leader's stream is parked at the gate: these join its fetch and must not wait for it.
+    List<CompletableFuture<HttpResponse<byte[]>>> joiners = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      joiners.add(CompletableFuture.supplyAsync(() -> {
         try {
           return client.get("/v2/app/blobs/" + big);
         } catch (Exception e) {
@@ -170,16 +189,133 @@ class TieredStorageIT {
         }
       }));
     }
-    for (CompletableFuture<HttpResponse<byte[]>> f : all) {
-      HttpResponse<byte[]> r = f.get();
+    for (CompletableFuture<HttpResponse<byte[]>> f : joiners) {
+      HttpResponse<byte[]> r = f.get(30, TimeUnit.SECONDS);
       assertThat(r.statusCode()).isEqualTo(503);
       assertThat(r.headers().firstValue("Retry-After"))
           .contains(Long.toString(TieredStore.NO_ROOM_RETRY_AFTER_SECONDS));
-      assertThat(new String(r.body(), java.nio.charset.StandardCharsets.UTF_8))
-          .contains("UNAVAILABLE");
+      assertThat(new String(r.body(), StandardCharsets.UTF_8)).contains("UNAVAILABLE");
     }
+    assertThat(leader).as("leader still parked at the gate").isNotDone();
+    script.gate.countDown();
+    TestClient.Result r = leader.get(30, TimeUnit.SECONDS);
+    assertThat(r.error()).isNull();
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.bytes()).isEqualTo(bigBytes.length);
+    assertThat(r.digest()).isEqualTo(big.toString());
+    assertThat(upstream.blobGets(big)).as("joiners never went upstream").isEqualTo(1);
+    await().until(() -> server.services().blobs().inFlight().size() == 0);
+    assertNothingKept(big);
     assertThat(counter(WharfMeters.STORE_NO_ROOM)).isGreaterThanOrEqualTo(1);
-    assertThat(store().tierOf(big)).isNull();
+    assertThat(counter(WharfMeters.FETCH_RESULTS, "upstream", "up", "result", "passthrough"))
+        .isEqualTo(1);
+    await().until(() -> counter(WharfMeters.SERVED_BYTES, "source", "passthrough")
+        == bigBytes.length);
+    String metrics = new String(client.get("/metrics").body(), StandardCharsets.UTF_8);
+    assertThat(metrics).contains("wharf_store_passthrough_total 1.0");
+    // Nothing is remembered: the next request passes through again, whole and verified.
+    TestClient.Result again = client.getHashed("/v2/app/blobs/" + big).get(30, TimeUnit.SECONDS);
+    assertThat(again.digest()).isEqualTo(big.toString());
+    assertThat(upstream.blobGets(big)).isEqualTo(2);
+    assertThat(counter(WharfMeters.STORE_PASSTHROUGH)).isEqualTo(2);
+    // Smaller blobs are still cached as usual.
+    assertThat(Digest.sha256Of(client.get("/v2/app/blobs/" + small).body())).isEqualTo(small);
+    assertThat(store().tierOf(small)).isEqualTo("disk0");
+  }
+
+  @Test
+  void everyDiskBelowItsFloor_passesThroughUncached_thenCachesByItselfOnceSpaceIsBack()
+      throws Exception {
+    byte[] bytes = TestImages.bytes(43, 200_000);
+    Digest d = upstream.putBlob(bytes);
+    AtomicLong free = new AtomicLong(100L << 20);
+    String yaml = "listen: 127.0.0.1:0\n"
+        + "upstreams:\n  - name: up\n    url: " + upstream.url() + "\n    idleTimeout: 5s\n"
+        + "storage:\n  tiers:\n"
+        + "    - path: " + dir.resolve("fast") + "\n      minFree: 1GiB\n"
+        + "    - path: " + dir.resolve("large") + "\n      minFree: 1GiB\n"
+        + "server:\n  shutdownGrace: 2s\n";
+    server = WharfServer.start(WharfConfig.parse(yaml), System.getenv(), p -> free.get());
+    client = new TestClient(server.port());
+
+    HttpResponse<byte[]> first = client.get("/v2/app/blobs/" + d);
+    assertThat(first.statusCode()).isEqualTo(200);
+    assertThat(first.body()).isEqualTo(bytes);
+    await().until(() -> server.services().blobs().inFlight().size() == 0);
+    assertNothingKept(d);
+    assertThat(counter(WharfMeters.STORE_PASSTHROUGH)).isEqualTo(1);
+
+    free.set(100L << 30); // space is back
+    HttpResponse<byte[]> second = client.get("/v2/app/blobs/" + d);
+    assertThat(second.body()).isEqualTo(bytes);
+    assertThat(store().tierOf(d)).isEqualTo("disk0");
+    assertThat(client.get("/v2/app/blobs/" + d).body()).isEqualTo(bytes);
+    assertThat(upstream.blobGets(d)).as("passed through once, then fetched once and cached")
+        .isEqualTo(2);
+    assertThat(counter(WharfMeters.STORE_PASSTHROUGH)).isEqualTo(1);
+  }
+
+  @Test
+  void passthroughOfCorruptUpstreamBody_connectionCutBeforeTheLastByte_nothingKept()
+      throws Exception {
+    byte[] bytes = TestImages.bytes(44, 300_000);
+    Digest d = upstream.putBlob(bytes);
+    upstream.script(d).corrupt = true;
+    start(100_000, 200_000);
+    try (RawGet get = new RawGet(server.port(), "/v2/app/blobs/" + d, 0)) {
+      assertThat(get.status).isEqualTo(200);
+      assertThat(get.contentLength).isEqualTo(bytes.length);
+      long n = get.readBody(Digest.newSha256());
+      assertThat(n).as("body bytes before the cut").isLessThan(bytes.length);
+    }
+    await().until(() -> counter(WharfMeters.FETCH_RESULTS, "upstream", "up", "result",
+        "digest_mismatch") == 1);
+    await().until(() -> server.services().blobs().inFlight().size() == 0);
+    assertNothingKept(d);
+    upstream.script(d).corrupt = false;
+    assertThat(client.get("/v2/app/blobs/" + d).body()).isEqualTo(bytes);
+  }
+
+  @Test
+  void passthroughToAStalledClient_upstreamReadOnlyAsFastAsTheClientTakesBytes() throws Exception {
+    int size = 80 << 20;
+    byte[] bytes = TestImages.bytes(45, size);
+    Digest d = upstream.putBlob(bytes);
+    start(100_000, 200_000);
+    try (RawGet get = new RawGet(server.port(), "/v2/app/blobs/" + d, 64 << 10)) {
+      assertThat(get.status).isEqualTo(200);
+      await().until(() -> upstream.bodyBytesSent() > 0);
+      // The client reads nothing. Socket buffers on both connections may hold some MiB; without
+      // backpressure Wharf would pull all 80 MiB from the upstream onto its heap meanwhile.
+      await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(10))
+          .until(() -> upstream.bodyBytesSent() < 40L << 20);
+      MessageDigest md = Digest.newSha256();
+      assertThat(get.readBody(md)).isEqualTo(size);
+      assertThat("sha256:" + HexFormat.of().formatHex(md.digest())).isEqualTo(d.toString());
+    }
+    assertNothingKept(d);
+  }
+
+  @Test
+  void passthroughWithRange_206WithExactlyThoseBytes() throws Exception {
+    byte[] bytes = TestImages.bytes(46, 300_000);
+    Digest d = upstream.putBlob(bytes);
+    start(100_000, 200_000);
+    HttpResponse<byte[]> mid = client.get("/v2/app/blobs/" + d, "Range", "bytes=100000-149999");
+    assertThat(mid.statusCode()).isEqualTo(206);
+    assertThat(mid.headers().firstValue("Content-Range")).contains("bytes 100000-149999/300000");
+    assertThat(mid.body()).isEqualTo(Arrays.copyOfRange(bytes, 100_000, 150_000));
+    await().until(() -> server.services().blobs().inFlight().size() == 0);
+    HttpResponse<byte[]> tail = client.get("/v2/app/blobs/" + d, "Range", "bytes=299000-");
+    assertThat(tail.statusCode()).isEqualTo(206);
+    assertThat(tail.body()).isEqualTo(Arrays.copyOfRange(bytes, 299_000, 300_000));
+    assertThat(counter(WharfMeters.STORE_PASSTHROUGH)).isEqualTo(2);
+    await().until(() -> server.services().blobs().inFlight().size() == 0);
+    assertNothingKept(d);
+  }
+
+  private void assertNothingKept(Digest d) throws IOException {
+    assertThat(store().tierOf(d)).isNull();
     for (String t : List.of("fast", "large")) {
       try (Stream<Path> s = Files.list(dir.resolve(t).resolve("tmp"))) {
         assertThat(s).as("temp files left in %s", t).isEmpty();
@@ -187,8 +323,71 @@ class TieredStorageIT {
       assertThat(bytesUnder(dir.resolve(t).resolve("blobs"))).isZero();
     }
     assertThat(store().tiers()).allSatisfy(t -> assertThat(t.reservedBytes()).isZero());
-    // Smaller blobs are still cached as usual.
-    assertThat(Digest.sha256Of(client.get("/v2/app/blobs/" + small).body())).isEqualTo(small);
-    assertThat(store().tierOf(small)).isEqualTo("disk0");
+  }
+
+  /** A GET over a raw socket (to see exactly how many body bytes arrive before a cut). */
+  private static final class RawGet implements AutoCloseable {
+    final Socket socket = new Socket();
+    final InputStream in;
+    final int status;
+    final long contentLength;
+
+    RawGet(int port, String path, int receiveBuffer) throws IOException {
+      if (receiveBuffer > 0) {
+        socket.setReceiveBufferSize(receiveBuffer);
+      }
+      socket.connect(new InetSocketAddress("127.0.0.1", port));
+      socket.setSoTimeout(30_000);
+      socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      in = new BufferedInputStream(socket.getInputStream());
+      String statusLine = line();
+      status = Integer.parseInt(statusLine.substring(9, 12));
+      long cl = -1;
+      for (String h = line(); !h.isEmpty(); h = line()) {
+        if (h.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
+          cl = Long.parseLong(h.substring(15).trim());
+        }
+      }
+      contentLength = cl;
+    }
+
+    private String line() throws IOException {
+      StringBuilder sb = new StringBuilder();
+      for (int c = in.read(); c != '\n'; c = in.read()) {
+        if (c < 0) {
+          throw new IOException("connection closed inside the headers");
+        }
+        if (c != '\r') {
+          sb.append((char) c);
+        }
+      }
+      return sb.toString();
+    }
+
+    /** Reads the body until Content-Length or the connection ends; the bytes read. */
+    long readBody(MessageDigest md) throws IOException {
+      byte[] buf = new byte[64 << 10];
+      long n = 0;
+      while (n < contentLength) {
+        int k;
+        try {
+          k = in.read(buf, 0, (int) Math.min(buf.length, contentLength - n));
+        } catch (SocketException e) {
+          break; // reset by the server: cut
+        }
+        if (k < 0) {
+          break;
+        }
+        md.update(buf, 0, k);
+        n += k;
+      }
+      return n;
+    }
+
+    @Override
+    public void close() throws IOException {
+      socket.close();
+    }
   }
 }

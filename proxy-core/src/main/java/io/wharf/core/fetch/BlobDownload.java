@@ -52,11 +52,14 @@ import org.slf4j.LoggerFactory;
  *       once; no retry could make the same upstream right.
  *   <li>On failure the temp file is deleted, nothing is stored, every reader is told and cuts its
  *       connection (the last byte was never released), and the next request starts afresh.
- *   <li>No tier has room ({@link TieredStore#place} when the upstream has told the length, or a
- *       blob of unknown length outgrowing its tier): the fetch fails with 503 and {@code
- *       Retry-After} for the leader and every joined reader; nothing partial is kept. A write
- *       error (disk full behind our back) fails it too and makes placements skip that tier for a
- *       while, so the next request spills to the next tier.
+ *   <li>No tier has room when the upstream's first response arrives ({@link TieredStore#place}
+ *       refuses, or no temp file can be opened): the body is handed, uncached and digest-checked,
+ *       to the request that started the fetch ({@link PassthroughBody}); every joined reader gets
+ *       503 with {@code Retry-After}; nothing is written. A blob of unknown length outgrowing its
+ *       tier, or a write error (disk full behind our back), mid-fetch: the fetch fails with 503
+ *       and {@code Retry-After} for everyone (readers are already reading the temp file); nothing
+ *       partial is kept, and a write error makes placements skip that tier for a while, so the
+ *       next request spills to the next tier.
  * </ul>
  *
  * <h2>Where the bytes go</h2>
@@ -141,29 +144,65 @@ final class BlobDownload {
     }
   }
 
-  /** Reserves room for the blob in a tier and opens its temp file; false if the fetch failed. */
-  private boolean place() {
+  /**
+   * Reserves room for the blob in a tier and opens its temp file. Returns null when placed, or
+   * why no tier can take it (budgets, floors, recent write failures, a temp file that cannot be
+   * opened): the caller then passes the blob through uncached.
+   */
+  private StoreException tryPlace() {
+    Placement p;
     try {
-      placement = store.place(blob.digest(), blob.length());
+      p = store.place(blob.digest(), blob.length());
     } catch (StoreException e) {
-      fail(new StoreException(what() + ": " + e.getMessage(), e, e.retryAfterSeconds()),
-          "no_room");
-      return false;
-    } catch (RuntimeException e) {
-      fail(new RegistryException(ErrorCode.UNAVAILABLE, 503, what() + ": " + e, e), "io_error");
-      return false;
+      return e;
     }
-    tempPath = placement.tempPath();
     try {
-      out = FileChannel.open(tempPath, StandardOpenOption.WRITE);
-      readFile = SharedFile.open(tempPath);
-      return true;
+      out = FileChannel.open(p.tempPath(), StandardOpenOption.WRITE);
+      readFile = SharedFile.open(p.tempPath());
     } catch (IOException e) {
-      placement.writeFailed(e);
-      fail(new RegistryException(
-          ErrorCode.UNAVAILABLE, 503, what() + ": cannot open temp file: " + e, e), "io_error");
-      return false;
+      p.writeFailed(e);
+      try {
+        if (out != null) {
+          out.close();
+        }
+      } catch (IOException closing) {
+        e.addSuppressed(closing);
+      }
+      out = null;
+      store.abandon(p);
+      return new StoreException("cannot open a temp file in tier " + p.tierName() + ": " + e, e,
+          TieredStore.NO_ROOM_RETRY_AFTER_SECONDS);
     }
+    placement = p;
+    tempPath = p.tempPath();
+    return null;
+  }
+
+  /**
+   * No tier can take the blob: stream the upstream body to the request that started the fetch,
+   * through a digest check and uncached; every request that joins meanwhile gets 503 with {@code
+   * Retry-After}. The fetch stays in flight (so joiners keep getting that 503 instead of each
+   * starting an upstream download) until the body ends; nothing is remembered after, so once
+   * space is back the next request is cached as usual. No resume: a break cuts the client.
+   */
+  private void passThrough(BlobStream stream, StoreException noRoom) {
+    finished = true;
+    StoreException joiners = new StoreException(what() + ": " + noRoom.getMessage()
+        + "; streaming it uncached to the request that started the fetch", noRoom,
+        noRoom.retryAfterSeconds() > 0 ? noRoom.retryAfterSeconds()
+            : TieredStore.NO_ROOM_RETRY_AFTER_SECONDS);
+    log.warn("{}", joiners.getMessage());
+    meters.storePassthrough();
+    PassthroughBody body = new PassthroughBody(what(), blob.digest(), blob.length(), stream.body(),
+        result -> {
+          meters.fetchFinished(blob.upstream(), result.equals("ok") ? "passthrough" : result, 1);
+          if (!result.equals("ok")) {
+            log.warn("{}: uncached passthrough ended: {}", what(), result);
+          }
+          blob.close();
+          onDone.run();
+        });
+    blob.passthrough(body, joiners);
   }
 
   private void request() {
@@ -199,9 +238,19 @@ final class BlobDownload {
       log.info("{}: upstream ignored Range from {}; skipping {} bytes already on disk", what(),
           offset, skip);
     }
-    if (placement == null && !place()) {
-      cancelBody(stream);
-      return;
+    if (placement == null) {
+      StoreException noRoom;
+      try {
+        noRoom = tryPlace();
+      } catch (RuntimeException e) {
+        cancelBody(stream);
+        fail(new RegistryException(ErrorCode.UNAVAILABLE, 503, what() + ": " + e, e), "io_error");
+        return;
+      }
+      if (noRoom != null) {
+        passThrough(stream, noRoom);
+        return;
+      }
     }
     if (!startedSignalled) {
       startedSignalled = true;

@@ -7,39 +7,60 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * One client's view of a blob: a stored file, or a fetch still in flight. The server sends bytes
  * {@code [0, readable())} as file regions of {@link #file()}, and parks with {@link
  * #whenReadableBeyond} when it has sent them all. {@link #close()} exactly once.
+ *
+ * <p>A third kind, {@link Source#PASSTHROUGH}, has no file: no tier had room, so the server
+ * subscribes to {@link #passthrough()} and writes the upstream bytes straight to its client.
  */
 public final class BlobReader implements AutoCloseable {
 
   /** Where the bytes come from, for metrics and logs. */
   public enum Source {
     DISK,
-    INFLIGHT
+    INFLIGHT,
+    /** Streamed from upstream to this one client, not stored (no tier had room). */
+    PASSTHROUGH
   }
 
   private final SharedFile file;
   private final GrowingBlob growing;
   private final long storedLength;
   private final boolean joined;
+  private final PassthroughBody passthrough;
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  private BlobReader(SharedFile file, GrowingBlob growing, long storedLength, boolean joined) {
+  private BlobReader(SharedFile file, GrowingBlob growing, long storedLength, boolean joined,
+      PassthroughBody passthrough) {
     this.file = file;
     this.growing = growing;
     this.storedLength = storedLength;
     this.joined = joined;
+    this.passthrough = passthrough;
   }
 
   /** A reader of a complete stored blob; takes over the caller's reference to {@code file}. */
   public static BlobReader stored(SharedFile file, long length) {
-    return new BlobReader(file, null, length, false);
+    return new BlobReader(file, null, length, false, null);
   }
 
   static BlobReader growing(GrowingBlob blob, SharedFile file, boolean joined) {
-    return new BlobReader(file, blob, -1, joined);
+    return new BlobReader(file, blob, -1, joined, null);
+  }
+
+  static BlobReader passthrough(PassthroughBody body) {
+    return new BlobReader(null, null, body.length(), false, body);
   }
 
   public Source source() {
-    return growing == null ? Source.DISK : Source.INFLIGHT;
+    return passthrough != null ? Source.PASSTHROUGH
+        : growing == null ? Source.DISK : Source.INFLIGHT;
+  }
+
+  /**
+   * The upstream body of a {@link Source#PASSTHROUGH} reader (null otherwise): subscribe once;
+   * {@link #close()} cancels it.
+   */
+  public PassthroughBody passthrough() {
+    return passthrough;
   }
 
   /** True if this reader joined a fetch another request had started. */
@@ -75,6 +96,7 @@ public final class BlobReader implements AutoCloseable {
     }
   }
 
+  /** The file to send regions of; null for a passthrough reader. */
   public SharedFile file() {
     return file;
   }
@@ -82,7 +104,11 @@ public final class BlobReader implements AutoCloseable {
   @Override
   public void close() {
     if (closed.compareAndSet(false, true)) {
-      file.release();
+      if (passthrough != null) {
+        passthrough.close();
+      } else {
+        file.release();
+      }
     }
   }
 }

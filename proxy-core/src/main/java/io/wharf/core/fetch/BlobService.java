@@ -44,6 +44,14 @@ public final class BlobService {
         .started()
         .thenComposeAsync(
             blob -> {
+              if (blob.state() == GrowingBlob.State.PASSTHROUGH) {
+                // No tier had room: the request that started the fetch gets the upstream body,
+                // every other one a 503 with Retry-After.
+                PassthroughBody body = j.leader() ? blob.takePassthrough() : null;
+                return body != null
+                    ? CompletableFuture.completedFuture(BlobReader.passthrough(body))
+                    : CompletableFuture.failedFuture(blob.failure());
+              }
               SharedFile f = blob.newReaderFile();
               if (f != null) {
                 return CompletableFuture.completedFuture(BlobReader.growing(blob, f, !j.leader()));

@@ -40,7 +40,13 @@ public final class GrowingBlob {
     STARTING,
     RUNNING,
     COMPLETE,
-    FAILED
+    FAILED,
+    /**
+     * No tier had room: the upstream body goes straight to the request that started the fetch
+     * ({@link #takePassthrough}); everyone else gets {@link #failure()} (503, {@code
+     * Retry-After}). Nothing is written, so there is never a file to read.
+     */
+    PASSTHROUGH
   }
 
   private final Digest digest;
@@ -55,6 +61,7 @@ public final class GrowingBlob {
   private boolean closed;
   private int readers;
   private List<Waiter> waiters = new ArrayList<>();
+  private PassthroughBody passthrough;
 
   private record Waiter(long position, Runnable callback) {}
 
@@ -121,7 +128,7 @@ public final class GrowingBlob {
   public void whenReadableBeyond(long position, Runnable callback) {
     boolean now;
     synchronized (this) {
-      now = readableLocked() > position || state == State.COMPLETE || state == State.FAILED;
+      now = readableLocked() > position || terminalLocked();
       if (!now) {
         waiters.add(new Waiter(position, callback));
       }
@@ -136,7 +143,7 @@ public final class GrowingBlob {
    * (the caller then looks in the store). Call after {@link #started()} completed.
    */
   synchronized SharedFile newReaderFile() {
-    if (closed || file == null || state == State.FAILED) {
+    if (closed || file == null || state == State.FAILED || state == State.PASSTHROUGH) {
       return null;
     }
     readers++;
@@ -190,7 +197,7 @@ public final class GrowingBlob {
   void fail(Throwable cause) {
     List<Runnable> toRun;
     synchronized (this) {
-      if (state == State.COMPLETE || state == State.FAILED) {
+      if (terminalLocked()) {
         return;
       }
       state = State.FAILED;
@@ -199,6 +206,38 @@ public final class GrowingBlob {
     }
     started.completeExceptionally(cause);
     toRun.forEach(Runnable::run);
+  }
+
+  /**
+   * No tier had room: hands {@code body} to the leader and fails everyone else with {@code
+   * joiners} (a 503 with {@code Retry-After}). The fetch stays in flight until the body ends, so
+   * concurrent requests for the digest keep joining it and getting that 503.
+   */
+  void passthrough(PassthroughBody body, RuntimeException joiners) {
+    List<Runnable> toRun;
+    synchronized (this) {
+      if (terminalLocked()) {
+        throw new IllegalStateException("blob " + digest + " is already " + state);
+      }
+      state = State.PASSTHROUGH;
+      passthrough = body;
+      failure = joiners;
+      length = body.length();
+      toRun = takeWaitersLocked();
+    }
+    started.complete(this);
+    toRun.forEach(Runnable::run);
+  }
+
+  /** The passthrough body, once (for the request that started the fetch); null afterwards. */
+  synchronized PassthroughBody takePassthrough() {
+    PassthroughBody p = passthrough;
+    passthrough = null;
+    return p;
+  }
+
+  private boolean terminalLocked() {
+    return state == State.COMPLETE || state == State.FAILED || state == State.PASSTHROUGH;
   }
 
   /** Drops the blob's own descriptor reference; later joiners go to the store. */
@@ -221,7 +260,7 @@ public final class GrowingBlob {
     if (waiters.isEmpty()) {
       return List.of();
     }
-    boolean terminal = state == State.COMPLETE || state == State.FAILED;
+    boolean terminal = terminalLocked();
     long readable = readableLocked();
     List<Runnable> ready = new ArrayList<>();
     List<Waiter> keep = new ArrayList<>();

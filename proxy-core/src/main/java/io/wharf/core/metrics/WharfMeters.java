@@ -42,6 +42,7 @@ public final class WharfMeters {
   public static final String STORE_EVICTIONS = "wharf.store.evictions";
   public static final String STORE_PROMOTIONS = "wharf.store.promotions";
   public static final String STORE_NO_ROOM = "wharf.store.no.room";
+  public static final String STORE_PASSTHROUGH = "wharf.store.passthrough";
   public static final String STORE_WRITE_FAILURES = "wharf.store.write.failures";
 
   private final MeterRegistry registry;
@@ -140,7 +141,10 @@ public final class WharfMeters {
         .increment();
   }
 
-  /** {@code result}: ok, digest_mismatch, upstream_error, io_error. */
+  /**
+   * {@code result}: ok, digest_mismatch, upstream_error, io_error, no_room; for a fetch passed
+   * through uncached: passthrough (verified and sent), or cancelled (its client left).
+   */
   public void fetchFinished(String upstream, String result, int readers) {
     inFlight.decrementAndGet();
     Counter.builder(FETCH_RESULTS)
@@ -171,7 +175,7 @@ public final class WharfMeters {
         .increment();
   }
 
-  /** {@code source}: disk, inflight, upstream. */
+  /** {@code source}: disk, inflight, passthrough (uncached, no tier had room). */
   public void servedBytes(String source, long bytes) {
     Counter.builder(SERVED_BYTES)
         .baseUnit("bytes")
@@ -237,6 +241,17 @@ public final class WharfMeters {
   public void storeNoRoom() {
     Counter.builder(STORE_NO_ROOM)
         .description("Blob fetches refused because no storage tier had room")
+        .register(registry)
+        .increment();
+  }
+
+  /**
+   * No tier had room for a blob, so it was streamed from upstream to the one request that asked
+   * first, uncached (concurrent requests for it got 503).
+   */
+  public void storePassthrough() {
+    Counter.builder(STORE_PASSTHROUGH)
+        .description("Blobs streamed to a client uncached because no storage tier had room")
         .register(registry)
         .increment();
   }

@@ -32,8 +32,9 @@ import org.slf4j.LoggerFactory;
  *       recent write failure) and writes its temp file there, so the final rename is atomic. A
  *       blob larger than a tier's budget skips that tier. A blob of unknown length (chunked
  *       upstream) is placed in the last tier, the largest, and grows its reservation as it
- *       arrives. No tier with room: the fetch is refused with 503 and {@code Retry-After}, nothing
- *       is kept, a metric and a log line say so; the next request tries again.
+ *       arrives. No tier with room: {@link #place} refuses (a metric says so) and the fetch passes
+ *       the blob through uncached to the request that started it, while requests joining it get
+ *       503 with {@code Retry-After}; nothing is kept, and the next request tries again.
  *   <li><b>Tiers are exclusive.</b> A blob is in one tier (two, briefly, while it moves).
  *       Eviction (LRU) from tier {@code k} copies the blob into the first lower tier with room and
  *       then removes it from {@code k}; from the last tier, or if no lower tier has room, it is

@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * <p>A {@code Range} whose bytes are not there yet is waited for, not answered with 416; if the
  * length is not known yet (chunked upstream), the range waits until it is.
  */
-final class BlobResponder {
+final class BlobResponder implements StreamingResponse {
   private static final Logger log = LoggerFactory.getLogger(BlobResponder.class);
   private static final long MAX_REGION = 8L << 20;
 
@@ -44,7 +44,7 @@ final class BlobResponder {
   private final BlobReader reader;
   private final Digest digest;
   private final Ranges.Spec range;
-  private final Listener listener;
+  private final StreamingResponse.Listener listener;
 
   private boolean headersSent;
   private boolean chunked;
@@ -56,14 +56,9 @@ final class BlobResponder {
   private boolean finished;
   private int status;
 
-  /** How the handler learns that the response ended. */
-  interface Listener {
-    void finished(BlobResponder r, int status, long bytes, boolean ok);
-  }
-
   BlobResponder(
       ChannelHandlerContext ctx, BlobReader reader, Digest digest, Ranges.Spec range,
-      Listener listener) {
+      StreamingResponse.Listener listener) {
     this.ctx = ctx;
     this.reader = reader;
     this.digest = digest;
@@ -71,16 +66,14 @@ final class BlobResponder {
     this.listener = listener;
   }
 
-  BlobReader reader() {
-    return reader;
-  }
-
   /** True while a region is written but not yet taken by the client: a stall is the client's. */
-  boolean writePending() {
+  @Override
+  public boolean writePending() {
     return writePending;
   }
 
-  void start() {
+  @Override
+  public void start() {
     pump();
   }
 
@@ -211,7 +204,8 @@ final class BlobResponder {
   }
 
   /** The client went away or the channel closed. */
-  void abort() {
+  @Override
+  public void abort() {
     finish(false);
   }
 
@@ -222,6 +216,7 @@ final class BlobResponder {
     finished = true;
     done = true;
     reader.close();
-    listener.finished(this, status == 0 ? 200 : status, sent, ok);
+    listener.finished(this, reader.source() == BlobReader.Source.DISK ? "disk" : "inflight",
+        status == 0 ? 200 : status, sent, ok);
   }
 }

@@ -50,7 +50,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   private final ArrayDeque<HttpRequest> pending = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
   private boolean busy;
-  private BlobResponder streaming;
+  private StreamingResponse streaming;
   private HttpRequest current;
   private String routeLabel;
   private long startNanos;
@@ -282,18 +282,20 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
             completeRequest(499, 0);
             return;
           }
-          streaming = new BlobResponder(ctx, reader, b.digest(), range, this::blobFinished);
+          streaming = reader.source() == BlobReader.Source.PASSTHROUGH
+              ? new PassthroughResponder(ctx, reader, b.digest(), range, this::blobFinished)
+              : new BlobResponder(ctx, reader, b.digest(), range, this::blobFinished);
           streaming.start();
         }), ctx.executor());
   }
 
-  private void blobFinished(BlobResponder r, int status, long bytes, boolean ok) {
+  private void blobFinished(StreamingResponse r, String source, int status, long bytes,
+      boolean ok) {
     if (streaming != r) {
       return;
     }
     streaming = null;
-    services.meters().servedBytes(
-        r.reader().source() == BlobReader.Source.DISK ? "disk" : "inflight", bytes);
+    services.meters().servedBytes(source, bytes);
     completeRequest(ok ? status : 499, bytes);
   }
 

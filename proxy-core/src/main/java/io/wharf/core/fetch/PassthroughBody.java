@@ -1,0 +1,359 @@
+package io.wharf.core.fetch;
+
+import io.wharf.core.oci.Digest;
+import io.wharf.core.oci.ErrorCode;
+import io.wharf.core.oci.RegistryException;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.util.ArrayDeque;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.Flow;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * A blob streamed from upstream to one client without being stored, because no storage tier had
+ * room for it: the upstream body, digest-checked on the way.
+ *
+ * <h2>Design</h2>
+ *
+ * <p>A {@link Flow.Publisher} for exactly one subscriber (the server's responder), in front of
+ * the upstream body. Each item is hashed and counted as it passes. <b>The newest item is always
+ * held back</b> — it may be the last — and released only when a newer one arrives, or, for the
+ * final one, once the upstream body ended and its length and digest match. On a mismatch the
+ * subscriber gets {@code onError} instead of the final item, so it can cut its connection before
+ * the client holds a complete wrong blob (the same rule as {@link GrowingBlob}).
+ *
+ * <p><b>Backpressure.</b> Upstream demand is passed on one item at a time and only while the
+ * subscriber has demand and nothing releasable is waiting: at most two upstream items (one
+ * releasable, one held back) are on the heap here, however slow the client. A subscriber that
+ * requests one item after each completed socket write reads the upstream exactly as fast as its
+ * client takes bytes; the upstream body's idle watchdog never fires while demand is withheld.
+ *
+ * <p><b>Threads.</b> Signals may come from the HTTP client's threads (items) and the subscriber's
+ * (requests, cancel); state is guarded by {@code this} and all signals to the subscriber go out of
+ * one drain loop, never under the lock and never concurrently.
+ *
+ * <p><b>Ending.</b> Exactly one of: completed and verified ({@code ok}), wrong bytes ({@code
+ * digest_mismatch}), upstream failure ({@code upstream_error}), or cancelled / closed before the
+ * end ({@code cancelled}); {@code onEnd} runs once with that result. {@link #close()} before
+ * {@link #subscribe} cancels the upstream body, so its connection slot is given back.
+ */
+public final class PassthroughBody implements Flow.Publisher<List<ByteBuffer>>, AutoCloseable {
+
+  private final String what;
+  private final Digest digest;
+  private final long length;
+  private final Flow.Publisher<List<ByteBuffer>> source;
+  private final Consumer<String> onEnd;
+  private final AtomicBoolean subscribed = new AtomicBoolean();
+  private final AtomicBoolean ended = new AtomicBoolean();
+  private volatile Verifier verifier;
+
+  /**
+   * @param what the fetch, for error messages ("fetch blob sha256:… of app from up")
+   * @param length the blob's length, or -1 when the upstream did not tell it
+   * @param source the upstream body, not yet subscribed
+   * @param onEnd runs once when the stream ends, with its result (see the class comment)
+   */
+  PassthroughBody(String what, Digest digest, long length, Flow.Publisher<List<ByteBuffer>> source,
+      Consumer<String> onEnd) {
+    this.what = what;
+    this.digest = digest;
+    this.length = length;
+    this.source = source;
+    this.onEnd = onEnd;
+  }
+
+  public Digest digest() {
+    return digest;
+  }
+
+  /** The blob's length, or -1 when unknown (the response is then chunked). */
+  public long length() {
+    return length;
+  }
+
+  @Override
+  public void subscribe(Flow.Subscriber<? super List<ByteBuffer>> subscriber) {
+    if (!subscribed.compareAndSet(false, true)) {
+      subscriber.onSubscribe(new Flow.Subscription() {
+        @Override
+        public void request(long n) {}
+
+        @Override
+        public void cancel() {}
+      });
+      subscriber.onError(new IllegalStateException(what + ": a passthrough body has one reader"));
+      return;
+    }
+    Verifier v = new Verifier(subscriber);
+    verifier = v;
+    source.subscribe(v);
+  }
+
+  /** Cancels the stream (subscribed or not); idempotent. */
+  @Override
+  public void close() {
+    if (subscribed.compareAndSet(false, true)) {
+      source.subscribe(new Flow.Subscriber<>() {
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+          s.cancel();
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> item) {}
+
+        @Override
+        public void onError(Throwable t) {}
+
+        @Override
+        public void onComplete() {}
+      });
+      end("cancelled");
+      return;
+    }
+    Verifier v = verifier;
+    if (v != null) {
+      v.cancel();
+    }
+  }
+
+  private void end(String result) {
+    if (ended.compareAndSet(false, true)) {
+      onEnd.accept(result);
+    }
+  }
+
+  private final class Verifier implements Flow.Subscriber<List<ByteBuffer>>, Flow.Subscription {
+    private final Flow.Subscriber<? super List<ByteBuffer>> downstream;
+    private final MessageDigest hasher = digest.newHasher();
+    private final AtomicInteger wip = new AtomicInteger();
+
+    // Guarded by this.
+    private Flow.Subscription upstream;
+    private long received;
+    private long demand;
+    private boolean upstreamRequested;
+    private boolean upstreamEnded;
+    private boolean verified;
+    private boolean terminated;
+    private RuntimeException error;
+    private String errorResult;
+    private List<ByteBuffer> held;
+    private final ArrayDeque<List<ByteBuffer>> releasable = new ArrayDeque<>(2);
+
+    Verifier(Flow.Subscriber<? super List<ByteBuffer>> downstream) {
+      this.downstream = downstream;
+    }
+
+    // ---- upstream side ----
+
+    @Override
+    public void onSubscribe(Flow.Subscription s) {
+      boolean cancelled;
+      synchronized (this) {
+        upstream = s;
+        cancelled = terminated;
+      }
+      if (cancelled) {
+        s.cancel(); // closed before the upstream body was even subscribed
+        return;
+      }
+      downstream.onSubscribe(this);
+      drain();
+    }
+
+    @Override
+    public void onNext(List<ByteBuffer> item) {
+      synchronized (this) {
+        upstreamRequested = false;
+        if (terminated || upstreamEnded) {
+          return;
+        }
+        long n = 0;
+        for (ByteBuffer b : item) {
+          n += b.remaining();
+        }
+        received += n;
+        if (length >= 0 && received > length) {
+          // the drain loop cancels the upstream and tells the subscriber
+          fail(bad("upstream sent more than the blob's " + length + " bytes"), "digest_mismatch");
+        } else if (n > 0) {
+          for (ByteBuffer b : item) {
+            hasher.update(b.duplicate());
+          }
+          if (held != null) {
+            releasable.add(held);
+          }
+          held = item;
+        }
+      }
+      drain();
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      synchronized (this) {
+        upstreamRequested = false;
+        if (terminated || upstreamEnded) {
+          return;
+        }
+        upstreamEnded = true;
+        RuntimeException e = t instanceof RuntimeException re ? re
+            : new RegistryException(ErrorCode.UNAVAILABLE, 502, what + ": " + t, t);
+        fail(e, "upstream_error");
+      }
+      drain();
+    }
+
+    @Override
+    public void onComplete() {
+      synchronized (this) {
+        upstreamRequested = false;
+        if (terminated || upstreamEnded) {
+          return;
+        }
+        upstreamEnded = true;
+        byte[] actual = hasher.digest();
+        if (length >= 0 && received != length) {
+          fail(bad("upstream body ended after " + received + " of " + length + " bytes"),
+              "upstream_error");
+        } else if (!digest.matches(actual)) {
+          fail(bad("digest mismatch: upstream bytes hash to " + digest.algorithm() + ":"
+              + HexFormat.of().formatHex(actual)), "digest_mismatch");
+        } else {
+          verified = true;
+          if (held != null) {
+            releasable.add(held);
+            held = null;
+          }
+        }
+      }
+      drain();
+    }
+
+    // ---- downstream side ----
+
+    @Override
+    public void request(long n) {
+      synchronized (this) {
+        if (terminated) {
+          return;
+        }
+        if (n <= 0) {
+          fail(new IllegalArgumentException("request(" + n + "): must be positive (§3.9)"),
+              "cancelled");
+        } else {
+          demand = demand + n < 0 ? Long.MAX_VALUE : demand + n;
+        }
+      }
+      drain();
+    }
+
+    @Override
+    public void cancel() {
+      Flow.Subscription up;
+      synchronized (this) {
+        if (terminated) {
+          return;
+        }
+        terminated = true;
+        held = null;
+        releasable.clear();
+        up = upstreamEnded ? null : upstream;
+      }
+      if (up != null) {
+        up.cancel();
+      }
+      end("cancelled");
+    }
+
+    // ---- internals ----
+
+    /** Records the failure to deliver; the drain loop sends it. Holds the lock. */
+    private void fail(RuntimeException e, String result) {
+      if (error == null) {
+        error = e;
+        errorResult = result;
+      }
+      held = null;
+      releasable.clear();
+    }
+
+    private RegistryException bad(String message) {
+      return new RegistryException(ErrorCode.UNAVAILABLE, 502, what + " (passthrough): " + message,
+          null);
+    }
+
+    /** Sends what may be sent, asks upstream for more when needed; one thread at a time. */
+    private void drain() {
+      if (wip.getAndIncrement() != 0) {
+        return;
+      }
+      int missed = 1;
+      do {
+        while (step()) {
+          // keep going while something happened
+        }
+        missed = wip.addAndGet(-missed);
+      } while (missed != 0);
+    }
+
+    /** One signal out (or one upstream request); false when there is nothing to do now. */
+    private boolean step() {
+      List<ByteBuffer> next = null;
+      RuntimeException err = null;
+      String errResult = null;
+      boolean complete = false;
+      Flow.Subscription requestUp = null;
+      boolean cancelUp = false;
+      synchronized (this) {
+        if (terminated || upstream == null) {
+          return false;
+        }
+        if (error != null) {
+          err = error;
+          errResult = errorResult;
+          terminated = true;
+          cancelUp = !upstreamEnded;
+          upstreamEnded = true;
+          requestUp = upstream;
+        } else if (demand > 0 && !releasable.isEmpty()) {
+          next = releasable.poll();
+          demand--;
+        } else if (verified && releasable.isEmpty()) {
+          complete = true;
+          terminated = true;
+        } else if (demand > 0 && releasable.isEmpty() && !upstreamRequested && !upstreamEnded) {
+          upstreamRequested = true;
+          requestUp = upstream;
+        } else {
+          return false;
+        }
+      }
+      if (err != null) {
+        if (cancelUp) {
+          requestUp.cancel();
+        }
+        downstream.onError(err);
+        end(errResult);
+        return false;
+      }
+      if (next != null) {
+        downstream.onNext(next);
+        return true;
+      }
+      if (complete) {
+        downstream.onComplete();
+        end("ok");
+        return false;
+      }
+      requestUp.request(1);
+      return true;
+    }
+  }
+}

@@ -1,0 +1,228 @@
+package io.wharf.server.handler;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.wharf.core.fetch.BlobReader;
+import io.wharf.core.fetch.PassthroughBody;
+import io.wharf.core.oci.Digest;
+import io.wharf.core.oci.ErrorCode;
+import io.wharf.server.http.OciErrors;
+import io.wharf.server.http.Ranges;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.Flow;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Streams a blob that no storage tier had room for straight from the upstream body to this one
+ * client, uncached ({@link PassthroughBody}: digest-checked, final item held back until verified).
+ *
+ * <h2>Design</h2>
+ *
+ * <p>Signals from the body arrive on the HTTP client's threads and are posted to the channel's
+ * event loop; everything else runs there. One upstream item is in flight at a time: it is wrapped
+ * (no copy, heap memory the HTTP client gave up) in one {@code HttpContent}, written, and only
+ * when Netty reports that write done is one more item requested — Armeria's
+ * request-one-more-after-each-write. A slow client therefore slows the upstream download (TCP
+ * flow control) instead of making Wharf hold the blob on its heap; the upstream body's idle
+ * watchdog does not count that as a stall because no demand is outstanding.
+ *
+ * <p>Headers go out first. After that an error (upstream failure, wrong length, digest mismatch)
+ * can only cut the connection, and does so before the final bytes: the client never holds a
+ * complete wrong blob. A single {@code Range} on a blob of known length is answered 206 from the
+ * stream (bytes before it are skipped; once its last byte is sent the upstream is cancelled); with
+ * an unknown length the {@code Range} is ignored and the whole blob sent (RFC 9110 §14.2 allows
+ * it). Buffers written are released by Netty; those never written were never wrapped.
+ */
+final class PassthroughResponder implements StreamingResponse, Flow.Subscriber<List<ByteBuffer>> {
+  private static final Logger log = LoggerFactory.getLogger(PassthroughResponder.class);
+
+  private final ChannelHandlerContext ctx;
+  private final BlobReader reader;
+  private final PassthroughBody body;
+  private final Digest digest;
+  private final Ranges.Spec range;
+  private final StreamingResponse.Listener listener;
+
+  // Event loop only.
+  private Flow.Subscription subscription;
+  private long received; // blob bytes received so far: the offset of the next item
+  private long from; // first blob byte to send
+  private long to = -1; // exclusive end of the bytes to send; -1 while unknown (chunked)
+  private boolean writePending;
+  private boolean lastWritten;
+  private boolean finished;
+  private long sent;
+  private int status = 200;
+
+  PassthroughResponder(
+      ChannelHandlerContext ctx, BlobReader reader, Digest digest, Ranges.Spec range,
+      StreamingResponse.Listener listener) {
+    this.ctx = ctx;
+    this.reader = reader;
+    this.body = reader.passthrough();
+    this.digest = digest;
+    this.range = range;
+    this.listener = listener;
+  }
+
+  @Override
+  public boolean writePending() {
+    return writePending;
+  }
+
+  @Override
+  public void start() {
+    long length = body.length();
+    HttpResponse resp;
+    if (range != null && length >= 0) {
+      long[] r = range.resolve(length);
+      if (r == null) {
+        status = 416;
+        var full = OciErrors.response(new OciErrors.Mapped(416, ErrorCode.RANGE_INVALID,
+            "range not satisfiable for blob of " + length + " bytes", -1), false);
+        full.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes */" + length);
+        ctx.writeAndFlush(full);
+        finish(true);
+        return;
+      }
+      from = r[0];
+      to = r[1] + 1;
+      status = 206;
+      resp = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.PARTIAL_CONTENT);
+      resp.headers()
+          .set(HttpHeaderNames.CONTENT_RANGE, "bytes " + r[0] + "-" + r[1] + "/" + length)
+          .set(HttpHeaderNames.CONTENT_LENGTH, to - from);
+    } else {
+      resp = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+      if (length >= 0) {
+        to = length;
+        resp.headers().set(HttpHeaderNames.CONTENT_LENGTH, length);
+      } else {
+        resp.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+      }
+    }
+    resp.headers()
+        .set(HttpHeaderNames.CONTENT_TYPE, "application/octet-stream")
+        .set("Docker-Content-Digest", digest.toString())
+        .set(HttpHeaderNames.ACCEPT_RANGES, "bytes")
+        .set(HttpHeaderNames.ETAG, "\"" + digest + "\"")
+        .set("Docker-Distribution-API-Version", "registry/2.0");
+    ctx.writeAndFlush(resp);
+    body.subscribe(this);
+  }
+
+  // ---- body signals: any thread, posted to the event loop ----
+
+  @Override
+  public void onSubscribe(Flow.Subscription s) {
+    ctx.executor().execute(() -> {
+      subscription = s;
+      if (finished) {
+        s.cancel();
+      } else {
+        s.request(1);
+      }
+    });
+  }
+
+  @Override
+  public void onNext(List<ByteBuffer> item) {
+    ctx.executor().execute(() -> write(item));
+  }
+
+  @Override
+  public void onError(Throwable t) {
+    ctx.executor().execute(() -> {
+      if (finished) {
+        return;
+      }
+      log.warn("cutting uncached blob {} response after {} bytes: {}", digest, sent,
+          t.getMessage() == null ? t.toString() : t.getMessage());
+      ctx.close();
+      finish(false);
+    });
+  }
+
+  @Override
+  public void onComplete() {
+    ctx.executor().execute(() -> {
+      if (!finished && !lastWritten) {
+        writeLast();
+      }
+    });
+  }
+
+  // ---- event loop ----
+
+  private void write(List<ByteBuffer> item) {
+    if (finished || lastWritten) {
+      return;
+    }
+    long n = 0;
+    for (ByteBuffer b : item) {
+      n += b.remaining();
+    }
+    long itemStart = received;
+    received += n;
+    long start = Math.max(itemStart, from);
+    long end = to < 0 ? received : Math.min(received, to);
+    if (start >= end) {
+      // All of it before the range: skip it.
+      subscription.request(1);
+      return;
+    }
+    ByteBuf buf = Unpooled.wrappedBuffer(item.toArray(new ByteBuffer[0]));
+    buf.writerIndex((int) (end - itemStart));
+    buf.readerIndex((int) (start - itemStart));
+    long count = end - start;
+    writePending = true;
+    ctx.writeAndFlush(new DefaultHttpContent(buf)).addListener(f -> {
+      writePending = false;
+      if (finished) {
+        return;
+      }
+      if (!f.isSuccess()) {
+        ctx.close();
+        finish(false);
+        return;
+      }
+      sent += count;
+      if (to >= 0 && received >= to && to < body.length()) {
+        // A range that ends before the blob: done; the rest is not needed.
+        writeLast();
+        return;
+      }
+      subscription.request(1);
+    });
+  }
+
+  private void writeLast() {
+    lastWritten = true;
+    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(f -> finish(f.isSuccess()));
+  }
+
+  @Override
+  public void abort() {
+    finish(false);
+  }
+
+  private void finish(boolean ok) {
+    if (finished) {
+      return;
+    }
+    finished = true;
+    reader.close(); // cancels the upstream body unless it already ended
+    listener.finished(this, "passthrough", status, sent, ok);
+  }
+}
