@@ -183,14 +183,14 @@ final class BlobDownload {
       return;
     }
     if (!blob.learnLength(stream.totalLength())) {
-      cancelBody(stream);
+      stream.discard();
       fail(upstreamBad("upstream changed the blob's length from " + blob.length() + " to "
           + stream.totalLength()), "upstream_error");
       return;
     }
     long skip = written - stream.startOffset();
     if (skip < 0) {
-      cancelBody(stream);
+      stream.discard();
       fail(upstreamBad("upstream resumed at " + stream.startOffset() + " but only " + written
           + " bytes are on disk"), "upstream_error");
       return;
@@ -200,7 +200,7 @@ final class BlobDownload {
           offset, skip);
     }
     if (placement == null && !place()) {
-      cancelBody(stream);
+      stream.discard();
       return;
     }
     if (!startedSignalled) {
@@ -211,23 +211,6 @@ final class BlobDownload {
     stream.body().subscribe(current);
   }
 
-  private static void cancelBody(BlobStream stream) {
-    stream.body().subscribe(new Flow.Subscriber<>() {
-      @Override
-      public void onSubscribe(Flow.Subscription s) {
-        s.cancel();
-      }
-
-      @Override
-      public void onNext(List<ByteBuffer> item) {}
-
-      @Override
-      public void onError(Throwable t) {}
-
-      @Override
-      public void onComplete() {}
-    });
-  }
 
   private void write(Body body, List<ByteBuffer> buffers) {
     if (finished || body != current) {
