@@ -30,6 +30,7 @@ public final class Services {
   final ReferrersCache referrers;
   final WharfMeters meters;
   final PrometheusMeterRegistry prometheus;
+  final java.util.concurrent.Executor diskExecutor;
   final AtomicBoolean ready = new AtomicBoolean();
   final AtomicBoolean draining = new AtomicBoolean();
   final AtomicInteger activeResponses = new AtomicInteger();
@@ -41,7 +42,8 @@ public final class Services {
       ManifestService manifests,
       ReferrersCache referrers,
       WharfMeters meters,
-      PrometheusMeterRegistry prometheus) {
+      PrometheusMeterRegistry prometheus,
+      java.util.concurrent.Executor diskExecutor) {
     this.config = config;
     this.router = router;
     this.blobs = blobs;
@@ -49,6 +51,12 @@ public final class Services {
     this.referrers = referrers;
     this.meters = meters;
     this.prometheus = prometheus;
+    this.diskExecutor = diskExecutor;
+  }
+
+  /** Bounded executor for blocking file I/O (never an event loop). */
+  public java.util.concurrent.Executor diskExecutor() {
+    return diskExecutor;
   }
 
   public WharfConfig config() {

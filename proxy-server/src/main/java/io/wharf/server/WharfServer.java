@@ -99,7 +99,8 @@ public final class WharfServer implements AutoCloseable {
     ManifestService manifests = ManifestService.create(store.primary(), diskExecutor, meters,
         memory == null ? ManifestService.DEFAULT_MEMORY_BYTES : memory.maxBytes());
     ReferrersCache referrers = new ReferrersCache(diskExecutor, Ticker.systemTicker());
-    this.services = new Services(config, router, blobs, manifests, referrers, meters, prometheus);
+    this.services = new Services(config, router, blobs, manifests, referrers, meters, prometheus,
+        diskExecutor);
     IoHandlerFactory io = Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     this.boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("wharf-accept"), io);
     this.workers = new MultiThreadIoEventLoopGroup(config.server().workerThreads(),
@@ -142,7 +143,8 @@ public final class WharfServer implements AutoCloseable {
         .option(ChannelOption.SO_REUSEADDR, true)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.SO_KEEPALIVE, true)
-        .childHandler(new WharfChannelInitializer(services, channels));
+        .childHandler(new WharfChannelInitializer(services, channels,
+            config.server().tls() == null ? null : new TlsContexts(config.server().tls(), scheduler)));
     try {
       listener = b.bind(new InetSocketAddress(hp.host(), hp.port())).sync().channel();
     } catch (InterruptedException e) {
@@ -152,8 +154,8 @@ public final class WharfServer implements AutoCloseable {
       throw new IllegalStateException("cannot listen on " + config.listen() + ": " + e.getMessage(), e);
     }
     services.ready.set(true);
-    log.info("Wharf listening on {} ({}), upstreams {}, default {}", listener.localAddress(),
-        Epoll.isAvailable() ? "epoll" : "nio",
+    log.info("Wharf listening on {} ({}, {}), upstreams {}, default {}", listener.localAddress(),
+        Epoll.isAvailable() ? "epoll" : "nio", config.server().tls() == null ? "plain HTTP" : "TLS",
         config.upstreams().stream().map(u -> u.name() + "=" + u.url()).toList(),
         config.defaultUpstream());
   }

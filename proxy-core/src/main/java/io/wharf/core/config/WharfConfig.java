@@ -246,7 +246,8 @@ public record WharfConfig(
     }
     HostPort hp = HostPort.parse(listen, "listen");
     String host = hp.host().equals("0.0.0.0") || hp.host().equals("::") ? "localhost" : hp.host();
-    return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + hp.port();
+    String scheme = server != null && server.tls() != null ? "https" : "http";
+    return scheme + "://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + hp.port();
   }
 
   /** Returns a copy with the given listen address. */

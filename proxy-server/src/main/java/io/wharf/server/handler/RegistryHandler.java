@@ -282,7 +282,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
             completeRequest(499, 0);
             return;
           }
-          streaming = new BlobResponder(ctx, reader, b.digest(), range, this::blobFinished);
+          streaming = new BlobResponder(ctx, reader, b.digest(), range, this::blobFinished,
+              services.diskExecutor());
           streaming.start();
         }), ctx.executor());
   }
