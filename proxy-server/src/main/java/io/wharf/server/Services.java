@@ -31,6 +31,7 @@ public final class Services {
   final WharfMeters meters;
   final PrometheusMeterRegistry prometheus;
   final java.util.concurrent.Executor diskExecutor;
+  final io.wharf.core.access.AccessControl access;
   final AtomicBoolean ready = new AtomicBoolean();
   final AtomicBoolean draining = new AtomicBoolean();
   final AtomicInteger activeResponses = new AtomicInteger();
@@ -52,6 +53,12 @@ public final class Services {
     this.meters = meters;
     this.prometheus = prometheus;
     this.diskExecutor = diskExecutor;
+    this.access = new io.wharf.core.access.AccessControl(config.upstreams(), diskExecutor);
+  }
+
+  /** Who may pull through which upstream. */
+  public io.wharf.core.access.AccessControl access() {
+    return access;
   }
 
   /** Bounded executor for blocking file I/O (never an event loop). */
