@@ -222,14 +222,14 @@ final class BlobDownload {
       return;
     }
     if (!blob.learnLength(stream.totalLength())) {
-      cancelBody(stream);
+      stream.discard();
       fail(upstreamBad("upstream changed the blob's length from " + blob.length() + " to "
           + stream.totalLength()), "upstream_error");
       return;
     }
     long skip = written - stream.startOffset();
     if (skip < 0) {
-      cancelBody(stream);
+      stream.discard();
       fail(upstreamBad("upstream resumed at " + stream.startOffset() + " but only " + written
           + " bytes are on disk"), "upstream_error");
       return;
@@ -243,7 +243,7 @@ final class BlobDownload {
       try {
         noRoom = tryPlace();
       } catch (RuntimeException e) {
-        cancelBody(stream);
+        stream.discard();
         fail(new RegistryException(ErrorCode.UNAVAILABLE, 503, what() + ": " + e, e), "io_error");
         return;
       }
@@ -260,23 +260,6 @@ final class BlobDownload {
     stream.body().subscribe(current);
   }
 
-  private static void cancelBody(BlobStream stream) {
-    stream.body().subscribe(new Flow.Subscriber<>() {
-      @Override
-      public void onSubscribe(Flow.Subscription s) {
-        s.cancel();
-      }
-
-      @Override
-      public void onNext(List<ByteBuffer> item) {}
-
-      @Override
-      public void onError(Throwable t) {}
-
-      @Override
-      public void onComplete() {}
-    });
-  }
 
   private void write(Body body, List<ByteBuffer> buffers) {
     if (finished || body != current) {

@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.wharf.core.access.AccessControl;
 import io.wharf.core.fetch.BlobReader;
 import io.wharf.core.manifest.Manifest;
 import io.wharf.core.oci.ErrorCode;
@@ -25,6 +26,7 @@ import io.wharf.core.upstream.RawResponse;
 import io.wharf.core.upstream.UpstreamRouter;
 import io.wharf.server.Services;
 import io.wharf.server.http.OciErrors;
+import io.wharf.server.http.OpsResponses;
 import io.wharf.server.http.Ranges;
 import io.wharf.server.route.Route;
 import io.wharf.server.route.RouteParser;
@@ -168,15 +170,15 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     }
     try {
       if (route instanceof Route.Base) {
-        sendJson(200, "{}".getBytes(StandardCharsets.UTF_8), head);
+        base(head);
       } else if (route instanceof Route.Manifest m) {
-        manifest(m, head);
+        authorized(m.ns(), m.name(), () -> manifest(m, head));
       } else if (route instanceof Route.Blob b) {
-        blob(b, head);
+        authorized(b.ns(), b.name(), () -> blob(b, head));
       } else if (route instanceof Route.Tags t) {
-        passthrough(t.ns(), t.name(), head, t);
+        authorized(t.ns(), t.name(), () -> passthrough(t.ns(), t.name(), head, t));
       } else if (route instanceof Route.Referrers r) {
-        passthrough(r.ns(), r.name(), head, r);
+        authorized(r.ns(), r.name(), () -> passthrough(r.ns(), r.name(), head, r));
       } else if (route instanceof Route.Unsupported u) {
         unsupported(u.what() + " is not supported: Wharf is a read-only pull-through mirror");
       } else if (route instanceof Route.Metrics) {
@@ -198,6 +200,60 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   private String accept() {
     java.util.List<String> all = current.headers().getAll(HttpHeaderNames.ACCEPT);
     return all.isEmpty() ? null : String.join(", ", all);
+  }
+
+  // ---- access control ----
+
+  private java.net.InetAddress clientAddress() {
+    return ((java.net.InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
+  }
+
+  /** Runs {@code proceed} if the client may pull through the upstream this name routes to. */
+  private void authorized(String ns, io.wharf.core.oci.RepositoryName name, Runnable proceed) {
+    AccessControl access = services.access();
+    if (access.allOpen()) {
+      proceed.run();
+      return;
+    }
+    String upstream = services.router().route(ns, name).upstream();
+    access.check(upstream, clientAddress(), current.headers().get(HttpHeaderNames.AUTHORIZATION))
+        .whenCompleteAsync((d, err) -> safely(() -> {
+          if (err != null) {
+            fail(err);
+          } else if (d.outcome() == AccessControl.Outcome.ALLOWED) {
+            proceed.run();
+          } else {
+            refuse(d, upstream);
+          }
+        }), ctx.executor());
+  }
+
+  private void base(boolean head) {
+    services.access().checkAny(clientAddress(), current.headers().get(HttpHeaderNames.AUTHORIZATION))
+        .whenCompleteAsync((d, err) -> safely(() -> {
+          if (err != null) {
+            fail(err);
+          } else if (d.outcome() == AccessControl.Outcome.ALLOWED) {
+            sendJson(200, "{}".getBytes(StandardCharsets.UTF_8), head);
+          } else {
+            refuse(d, services.access().firstAuthenticatedUpstream());
+          }
+        }), ctx.executor());
+  }
+
+  private void refuse(AccessControl.Decision d, String upstream) {
+    log.info("refused {} {} from {}{}: {}", current.method(), current.uri(), clientAddress().getHostAddress(),
+        d.user() == null ? "" : " (user " + d.user() + ")", d.reason());
+    boolean head = current.method().equals(HttpMethod.HEAD);
+    FullHttpResponse r;
+    if (d.outcome() == AccessControl.Outcome.FORBIDDEN) {
+      r = OciErrors.response(ErrorCode.DENIED, 403, "access denied: " + d.reason(), head);
+    } else {
+      r = OciErrors.response(ErrorCode.UNAUTHORIZED, 401, "authentication required", head);
+      r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE,
+          "Basic realm=\"" + AccessControl.realm(upstream) + "\", charset=\"UTF-8\"");
+    }
+    send(r);
   }
 
   private void unsupported(String message) {
@@ -284,7 +340,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
           }
           streaming = reader.source() == BlobReader.Source.PASSTHROUGH
               ? new PassthroughResponder(ctx, reader, b.digest(), range, this::blobFinished)
-              : new BlobResponder(ctx, reader, b.digest(), range, this::blobFinished);
+              : new BlobResponder(ctx, reader, b.digest(), range, this::blobFinished,
+                  services.diskExecutor());
           streaming.start();
         }), ctx.executor());
   }
@@ -387,25 +444,15 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   // ---- operational endpoints ----
 
   private void metrics(boolean head) {
-    byte[] body = services.prometheus().scrape().getBytes(StandardCharsets.UTF_8);
-    DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-        HttpResponseStatus.OK, head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
-    r.headers()
-        .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
-        .set(HttpHeaderNames.CONTENT_LENGTH, body.length);
-    send(r);
+    if (services.config().admin() != null && !services.config().admin().metricsOnMainPort()) {
+      sendError(ErrorCode.NAME_UNKNOWN, 404, "metrics are served on the admin listener");
+      return;
+    }
+    send(OpsResponses.metrics(services, head));
   }
 
   private void health(Route.Health h, boolean head) {
-    boolean ok = !h.readiness() || (services.isReady() && !services.isDraining());
-    byte[] body = (ok ? "ok\n" : "not ready\n").getBytes(StandardCharsets.UTF_8);
-    DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-        ok ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
-        head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
-    r.headers()
-        .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
-        .set(HttpHeaderNames.CONTENT_LENGTH, body.length);
-    send(r);
+    send(OpsResponses.health(services, h.readiness(), head));
   }
 
   // ---- response plumbing ----
