@@ -31,6 +31,7 @@ public record AccessConfig(List<String> allow, String htpasswd) {
     }
   }
 
+  @com.fasterxml.jackson.annotation.JsonIgnore
   public boolean isOpen() {
     return allow.isEmpty() && htpasswd == null;
   }
