@@ -175,6 +175,11 @@ public final class WharfMeters {
     Timer.builder(REQUESTS)
         .description("Client requests, by route, method and status")
         .tags("route", route, "method", method, "status", Integer.toString(status))
+        // Buckets for histogram_quantile() in the dashboard (p50/p99 across instances); bounded
+        // to 1 ms..5 min so each route/method/status series costs a few dozen buckets.
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofMinutes(5))
         .register(registry)
         .record(duration);
   }
