@@ -80,6 +80,7 @@ public final class WharfServer implements AutoCloseable {
     new JvmThreadMetrics().bindTo(prometheus);
     new ProcessorMetrics().bindTo(prometheus);
     WharfMeters meters = new WharfMeters(prometheus);
+    meters.storeFilesystem("0", store.root());
     config.upstreams().forEach(u -> clients.add(new RegistryClient(u, env, httpExecutor, meters)));
     UpstreamRouter router = new UpstreamRouter(clients, config.defaultUpstream(),
         config.unknownRegistry() == WharfConfig.UnknownRegistry.useDefault);

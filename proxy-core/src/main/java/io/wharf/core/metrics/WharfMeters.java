@@ -33,6 +33,8 @@ public final class WharfMeters {
   public static final String UPSTREAM_BREAKER_OPEN = "wharf.upstream.breaker.open";
   public static final String UPSTREAM_RATELIMIT_LIMIT = "wharf.upstream.ratelimit.limit";
   public static final String UPSTREAM_RATELIMIT_REMAINING = "wharf.upstream.ratelimit.remaining";
+  public static final String STORE_FS_FREE = "wharf.store.filesystem.free";
+  public static final String STORE_FS_SIZE = "wharf.store.filesystem.size";
 
   private final MeterRegistry registry;
   private final AtomicInteger inFlight = new AtomicInteger();
@@ -103,6 +105,34 @@ public final class WharfMeters {
           .description(description).tags("upstream", upstream).register(registry);
       return v;
     });
+  }
+
+  /**
+   * Free and total bytes of the file system that holds a disk tier ({@code tier}: its index in the
+   * configuration). Read at scrape time. This is the file system, not the tier's byte budget; the
+   * "disk nearly full" alert uses it until the tiers publish their own accounting.
+   */
+  public void storeFilesystem(String tier, java.nio.file.Path path) {
+    java.nio.file.FileStore fs;
+    try {
+      fs = java.nio.file.Files.getFileStore(path);
+    } catch (java.io.IOException e) {
+      return; // no gauge rather than a wrong one
+    }
+    io.micrometer.core.instrument.Gauge.builder(STORE_FS_FREE, fs, f -> fsBytes(f, true))
+        .baseUnit("bytes").description("Usable bytes left on the file system of a disk tier")
+        .tags("tier", tier).register(registry);
+    io.micrometer.core.instrument.Gauge.builder(STORE_FS_SIZE, fs, f -> fsBytes(f, false))
+        .baseUnit("bytes").description("Size of the file system of a disk tier")
+        .tags("tier", tier).register(registry);
+  }
+
+  private static double fsBytes(java.nio.file.FileStore fs, boolean free) {
+    try {
+      return free ? fs.getUsableSpace() : fs.getTotalSpace();
+    } catch (java.io.IOException e) {
+      return Double.NaN;
+    }
   }
 
   /** {@code result}: hit or miss. */
