@@ -16,6 +16,7 @@ cd "$ROOT"
 PROFILE=${PROFILE:-default}
 TARGETS=${TARGETS:-"wharf docker-registry nginx"}
 WORK=${WORK:-$(mktemp -d /tmp/wharf-bench.XXXXXX)}
+mkdir -p "$WORK"
 OUT=${OUT:-$ROOT/BENCHMARKS.md}
 DEADLINE_S=${DEADLINE_S:-180}      # per pull scenario (the simulator stops itself)
 WRK_SECONDS=${WRK_SECONDS:-10}
@@ -252,7 +253,7 @@ run_wrk() { # target port name path [accept]
 
 ACCEPT='application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json'
 # The wrk blob: the 4 MiB-ish third layer of the image the warm scenario pulled.
-WARM_IMAGE=$(for s in $SCENARIOS; do IFS=: read -r k n z <<<"$s"; [ "$k" = warm ] && echo "bench/cold$n"; done | head -1)
+WARM_IMAGE=$(for s in $SCENARIOS; do IFS=: read -r k n z <<<"$s"; if [ "$k" = warm ]; then echo "bench/cold$n"; fi; done | head -1)
 WRK_BLOB=$(curl -fsS "$SYNTH/_bench/images" | python3 -c "
 import json,sys
 for i in json.load(sys.stdin):
@@ -289,7 +290,7 @@ for target in $TARGETS; do
     esac
   done
   if [ -n "$WRK_BLOB" ]; then
-    run_wrk "$target" "$port" "blob-$(awk '{printf "%.0fMiB", $2/1048576}' <<<"$WRK_BLOB")" \
+    run_wrk "$target" "$port" "blob-$(awk '{ if ($2 >= 1048576) printf "%.0fMiB", $2/1048576; else printf "%.0fKiB", $2/1024 }' <<<"$WRK_BLOB")" \
       "/v2/$WARM_IMAGE/blobs/${WRK_BLOB% *}"
     run_wrk "$target" "$port" "manifest-tag" "/v2/$WARM_IMAGE/manifests/v1" "$ACCEPT"
   fi
