@@ -19,10 +19,13 @@ import java.util.concurrent.TimeUnit;
 final class WharfChannelInitializer extends ChannelInitializer<SocketChannel> {
   private final Services services;
   private final ChannelGroup channels;
+  private final ConnectionLimiter limiter;
 
   WharfChannelInitializer(Services services, ChannelGroup channels) {
     this.services = services;
     this.channels = channels;
+    ServerConfig sc = services.config().server();
+    this.limiter = new ConnectionLimiter(sc.maxConnections(), sc.maxConnectionsPerClient());
   }
 
   @Override
@@ -31,11 +34,17 @@ final class WharfChannelInitializer extends ChannelInitializer<SocketChannel> {
     ServerConfig sc = services.config().server();
     ChannelPipeline p = ch.pipeline();
     p.addLast("http", new HttpServerCodec(sc.maxInitialLineLength(), sc.maxHeaderSize(), 8192));
+    String refused = limiter.admit(ch);
+    if (refused != null) {
+      p.addLast("refuse", new ConnectionLimiter.Refuse(refused));
+      return;
+    }
     p.addLast("keepAlive", new HttpServerKeepAliveHandler());
-    // Reader-idle closes idle keep-alive connections; writer-idle (observing output progress)
-    // finds clients that stopped taking bytes. The handler decides which applies.
+    // Writer-idle, observing output progress, finds clients that stopped taking bytes; the handler
+    // closes only when a write of its own is pending (waiting on upstream is not a stall). Idle
+    // and slow-header connections are closed by the handler's request deadline.
     p.addLast("idle", new IdleStateHandler(true,
-        sc.idleTimeout().toMillis(), sc.writeStallTimeout().toMillis(), 0, TimeUnit.MILLISECONDS));
+        0, sc.writeStallTimeout().toMillis(), 0, TimeUnit.MILLISECONDS));
     p.addLast("registry", new RegistryHandler(services));
   }
 }

@@ -11,6 +11,8 @@ import java.time.Duration;
  * @param maxHeaderSize largest request header block, bytes
  * @param maxInitialLineLength longest request line (method, URI, version), bytes
  * @param workerThreads event-loop threads (0: 2 × cores)
+ * @param maxConnections open client connections in all; past it new ones get 503 and are closed
+ * @param maxConnectionsPerClient open connections from one client address (0: no limit)
  */
 public record ServerConfig(
     Duration shutdownGrace,
@@ -18,10 +20,12 @@ public record ServerConfig(
     Duration writeStallTimeout,
     Integer maxHeaderSize,
     Integer maxInitialLineLength,
-    Integer workerThreads) {
+    Integer workerThreads,
+    Integer maxConnections,
+    Integer maxConnectionsPerClient) {
 
   public static ServerConfig defaults() {
-    return new ServerConfig(null, null, null, null, null, null).withDefaults();
+    return new ServerConfig(null, null, null, null, null, null, null, null).withDefaults();
   }
 
   public ServerConfig withDefaults() {
@@ -31,7 +35,9 @@ public record ServerConfig(
         writeStallTimeout == null ? Duration.ofSeconds(120) : writeStallTimeout,
         maxHeaderSize == null ? 16 * 1024 : maxHeaderSize,
         maxInitialLineLength == null ? 8 * 1024 : maxInitialLineLength,
-        workerThreads == null ? 0 : workerThreads);
+        workerThreads == null ? 0 : workerThreads,
+        maxConnections == null ? 20_000 : maxConnections,
+        maxConnectionsPerClient == null ? 0 : maxConnectionsPerClient);
   }
 
   void validate() {
@@ -47,6 +53,10 @@ public record ServerConfig(
     if (maxHeaderSize < 1024 || maxInitialLineLength < 256) {
       throw new ConfigException(
           "server.maxHeaderSize must be at least 1024 and server.maxInitialLineLength at least 256");
+    }
+    if (maxConnections < 1 || maxConnectionsPerClient < 0) {
+      throw new ConfigException(
+          "server.maxConnections must be positive and server.maxConnectionsPerClient zero or more");
     }
     if (workerThreads < 0) {
       throw new ConfigException("server.workerThreads must be zero or more");

@@ -272,11 +272,11 @@ final class BlobDownload {
   }
 
   private void retryOrFail(Throwable cause) {
-    // Resets, stalls, 5xx: try again. A 429 or Wharf's own uplink protection refusing: retrying
-    // at once would only hammer what asked us to back off.
+    // Resets, stalls, 5xx: try again. A 429, a Retry-After, or Wharf's own uplink protection
+    // refusing: retrying at once would only hammer what asked us to back off.
     boolean retryable = !(cause instanceof UpstreamException ue)
         || (ue.isTransient() && ue.kind() != UpstreamException.Kind.RATE_LIMITED
-            && ue.kind() != UpstreamException.Kind.OVERLOADED);
+            && ue.kind() != UpstreamException.Kind.OVERLOADED && ue.retryAfterSeconds() <= 0);
     if (cause instanceof RegistryException && !(cause instanceof UpstreamException)) {
       retryable = false;
     }

@@ -128,14 +128,17 @@ public final class ManifestService {
   public CompletableFuture<Manifest> get(
       RegistryClient client, RepositoryName repo, Reference ref, String accept) {
     if (ref instanceof Reference.ByDigest d) {
-      return byDigest(client, repo, d.digest(), accept);
+      return byDigest(client, repo, d.digest());
     }
     String tag = ((Reference.Tag) ref).value();
     TagKey key = new TagKey(client.config().name(), repo, tag, MediaTypes.classify(accept));
+    // The upstream is asked with the class's Accept, not this client's: the cached answer is
+    // shared by every client of the class, so it must not depend on one client's header.
+    String upstreamAccept = MediaTypes.upstreamAccept(key.cls());
     boolean[] loaded = new boolean[1];
     return Caches.get(byTag, key, (k, executor) -> {
           loaded[0] = true;
-          return loadTag(client, k, accept);
+          return loadTag(client, k, upstreamAccept);
         })
         .thenCompose(answer -> {
           if (!loaded[0]) {
@@ -147,7 +150,7 @@ public final class ManifestService {
                 "manifest " + repo + ":" + tag + " not found on " + key.upstream(), null, -1));
           }
           Digest digest = Digest.parse(answer.record().digest());
-          CompletableFuture<Manifest> m = byDigest(client, repo, digest, accept);
+          CompletableFuture<Manifest> m = byDigest(client, repo, digest);
           return answer.stale() ? m.thenApply(Manifest::asStale) : m;
         });
   }
@@ -233,7 +236,8 @@ public final class ManifestService {
   }
 
   private CompletableFuture<Manifest> byDigest(
-      RegistryClient client, RepositoryName repo, Digest digest, String accept) {
+      RegistryClient client, RepositoryName repo, Digest digest) {
+    String accept = MediaTypes.upstreamAccept(AcceptClass.INDEX);
     return Caches.get(byDigest, digest, (d, executor) ->
         CompletableFuture.supplyAsync(() -> store.getManifest(d), diskExecutor)
             .thenCompose(stored -> {
@@ -253,25 +257,47 @@ public final class ManifestService {
             }));
   }
 
+  /** A manifest fetched by tag: checked against the upstream's own digest, and for sanity. */
   private static Manifest toManifest(ManifestResponse resp) {
+    Digest claimed = resp.upstreamDigest();
+    if (claimed != null && !claimed.matches(claimed.newHasher().digest(resp.body()))) {
+      throw refused("its bytes do not match the upstream's Docker-Content-Digest " + claimed
+          + " (truncated or altered in transit)");
+    }
     return new Manifest(resp.body(), mediaTypeOf(resp), resp.digest(), false);
   }
 
   private static Manifest toManifest(ManifestResponse resp, Digest expected) {
     byte[] actual = expected.newHasher().digest(resp.body());
     if (!expected.matches(actual)) {
-      throw new RegistryException(ErrorCode.UNAVAILABLE, 502,
-          "manifest " + expected + " from upstream does not match its digest; refused", null);
+      throw refused("manifest " + expected + " does not match its digest");
     }
     return new Manifest(resp.body(), mediaTypeOf(resp), expected, false);
   }
 
+  private static RegistryException refused(String why) {
+    return new RegistryException(ErrorCode.UNAVAILABLE, 502,
+        "refused a manifest from upstream: " + why, null);
+  }
+
+  /**
+   * The media type to serve: the upstream's {@code Content-Type}, or when that is generic the
+   * body's own {@code mediaType} field. The body must be a JSON object and the type a valid media
+   * type (it becomes a response header), else the manifest is refused.
+   */
   private static String mediaTypeOf(ManifestResponse resp) {
+    MediaTypeSniffer.Sniffed body = MediaTypeSniffer.sniff(resp.body());
+    if (!body.isJsonObject()) {
+      throw refused("the body is not a JSON object");
+    }
     String t = resp.mediaType();
     if (t == null || t.isBlank() || t.equals("application/json") || t.equals("text/plain")) {
       // Some registries answer OCI manifests with a generic type; the body's own field is better.
-      String fromBody = MediaTypeSniffer.mediaTypeField(resp.body());
-      return fromBody != null ? fromBody : (t == null || t.isBlank() ? MediaTypes.OCI_MANIFEST : t);
+      t = body.mediaType() != null ? body.mediaType()
+          : (t == null || t.isBlank() ? MediaTypes.OCI_MANIFEST : t);
+    }
+    if (!MediaTypes.isValid(t)) {
+      throw refused("invalid media type");
     }
     return t;
   }

@@ -4,19 +4,25 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 
-/** Reads the {@code mediaType} field of a manifest body, when it has one. */
+/** Reads just enough of a manifest body to check it is JSON and find its {@code mediaType}. */
 final class MediaTypeSniffer {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private MediaTypeSniffer() {}
 
-  static String mediaTypeField(byte[] body) {
+  /** Whether a body is a JSON object, and its {@code mediaType} field if it has a textual one. */
+  record Sniffed(boolean isJsonObject, String mediaType) {}
+
+  static Sniffed sniff(byte[] body) {
     try {
       JsonNode n = JSON.readTree(body);
-      JsonNode t = n == null ? null : n.get("mediaType");
-      return t != null && t.isTextual() ? t.asText() : null;
+      if (n == null || !n.isObject()) {
+        return new Sniffed(false, null);
+      }
+      JsonNode t = n.get("mediaType");
+      return new Sniffed(true, t != null && t.isTextual() ? t.asText() : null);
     } catch (IOException e) {
-      return null;
+      return new Sniffed(false, null);
     }
   }
 }

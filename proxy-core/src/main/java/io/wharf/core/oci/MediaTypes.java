@@ -25,6 +25,22 @@ public final class MediaTypes {
 
   private static final Set<String> INDEX_TYPES = Set.of(OCI_INDEX, DOCKER_MANIFEST_LIST);
 
+  /** RFC 6838 restricted names: {@code type/subtype}, nothing that could break a header. */
+  private static final java.util.regex.Pattern VALID = java.util.regex.Pattern.compile(
+      "[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}");
+
+  /** What Wharf asks the upstream for, per class: the answer depends on the class alone. */
+  public static String upstreamAccept(AcceptClass cls) {
+    return cls == AcceptClass.INDEX
+        ? String.join(", ", ALL_MANIFESTS)
+        : OCI_MANIFEST + ", " + DOCKER_MANIFEST;
+  }
+
+  /** True for a syntactically valid media type without parameters. */
+  public static boolean isValid(String mediaType) {
+    return mediaType != null && VALID.matcher(mediaType).matches();
+  }
+
   private MediaTypes() {}
 
   /**

@@ -236,6 +236,11 @@ public final class DiskStore implements AutoCloseable {
         return Optional.empty();
       }
       String type = Files.readString(typePath, StandardCharsets.UTF_8).strip();
+      if (!io.wharf.core.oci.MediaTypes.isValid(type)) {
+        log.error("stored manifest {} has an invalid media type; removing it", d);
+        Files.deleteIfExists(typePath);
+        return Optional.empty();
+      }
       return Optional.of(new StoredManifest(body, type, d));
     } catch (NoSuchFileException e) {
       return Optional.empty();

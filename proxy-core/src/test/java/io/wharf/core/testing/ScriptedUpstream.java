@@ -62,6 +62,9 @@ public final class ScriptedUpstream implements AutoCloseable {
   public volatile String retryAfter;
   /** Leave {@code Docker-Content-Digest} out of manifest responses. */
   public volatile boolean omitManifestDigest;
+  /** Send a {@code Docker-Content-Digest} that does not match manifest bodies. */
+  public volatile boolean lieManifestDigest;
+  private final Map<String, Map<String, String>> lastHeaders = new ConcurrentHashMap<>();
 
   private final ServerSocket server;
   private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
@@ -137,6 +140,12 @@ public final class ScriptedUpstream implements AutoCloseable {
       }
     }
     return n;
+  }
+
+  /** A header (lower-case name) of the last request with this method and path, or null. */
+  public String lastHeader(String methodAndPath, String name) {
+    Map<String, String> h = lastHeaders.get(methodAndPath);
+    return h == null ? null : h.get(name);
   }
 
   /** The query string of the last request with this method and path, or null. */
@@ -234,6 +243,7 @@ public final class ScriptedUpstream implements AutoCloseable {
         counts.computeIfAbsent(method + " " + path, k -> new AtomicInteger()).incrementAndGet();
         String query = target.contains("?") ? target.substring(target.indexOf('?') + 1) : "";
         lastQuery.put(method + " " + path, query);
+        lastHeaders.put(method + " " + path, headers);
         if (!handle(s, out, method, path, query, headers)) {
           return;
         }
@@ -283,8 +293,11 @@ public final class ScriptedUpstream implements AutoCloseable {
         notFound(out, "MANIFEST_UNKNOWN", head);
         return true;
       }
+      Digest advertised = lieManifestDigest
+          ? Digest.sha256Of((new String(e.body(), StandardCharsets.UTF_8) + " ").getBytes(StandardCharsets.UTF_8))
+          : Digest.sha256Of(e.body());
       respond(out, 200, e.mediaType(), e.body(), head, omitManifestDigest ? Map.of()
-          : Map.of("Docker-Content-Digest", Digest.sha256Of(e.body()).toString()));
+          : Map.of("Docker-Content-Digest", advertised.toString()));
       return true;
     }
     int b = path.indexOf("/blobs/");

@@ -86,6 +86,18 @@ final class BlobResponder {
 
   /** Sends what can be sent now, or parks until there is more. Event loop only. */
   void pump() {
+    try {
+      pumpOnce();
+    } catch (RuntimeException e) {
+      // A bug must not leak the reader's descriptor or leave the client hanging.
+      log.error("blob {} response failed after {} bytes: {}", digest, sent, e.toString(), e);
+      writePending = false;
+      ctx.close();
+      finish(false);
+    }
+  }
+
+  private void pumpOnce() {
     if (done || writePending) {
       return;
     }

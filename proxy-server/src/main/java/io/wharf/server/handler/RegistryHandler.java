@@ -55,6 +55,9 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   private String routeLabel;
   private long startNanos;
 
+  private boolean smallWritePending;
+  private io.netty.util.concurrent.ScheduledFuture<?> requestDeadline;
+
   public RegistryHandler(Services services) {
     this.services = services;
   }
@@ -62,11 +65,54 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    armRequestDeadline();
+  }
+
+  /**
+   * An idle connection must deliver a complete request line and headers within {@code
+   * idleTimeout}, counted from when it became idle: this closes idle keep-alive connections and
+   * slowloris clients that trickle header bytes alike.
+   */
+  private void armRequestDeadline() {
+    cancelRequestDeadline();
+    long ms = services.config().server().idleTimeout().toMillis();
+    requestDeadline = ctx.executor().schedule(() -> {
+      if (!busy && ctx.channel().isActive()) {
+        log.debug("closing {}: no complete request within {} ms", ctx.channel().remoteAddress(), ms);
+        ctx.close();
+      }
+    }, ms, java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  private void cancelRequestDeadline() {
+    if (requestDeadline != null) {
+      requestDeadline.cancel(false);
+      requestDeadline = null;
+    }
+  }
+
+  /**
+   * Runs a continuation on the event loop so that a bug in it can never leave a request without
+   * an answer: before headers are sent the client gets a 500, after them the connection is cut.
+   */
+  private void safely(Runnable r) {
+    try {
+      r.run();
+    } catch (RuntimeException e) {
+      log.error("internal error answering {}: {}", current == null ? "a request" : current.uri(),
+          e.toString(), e);
+      if (busy && streaming == null && !smallWritePending) {
+        fail(e);
+      } else {
+        ctx.close();
+      }
+    }
   }
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof HttpRequest req) {
+      cancelRequestDeadline();
       if (req.decoderResult().isFailure()) {
         ReferenceCountUtil.release(msg);
         badRequestAndClose(req.decoderResult().cause());
@@ -157,7 +203,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     String accept = current.headers().get(HttpHeaderNames.ACCEPT);
     services.manifests()
         .get(routed.client(), routed.repository(), m.reference(), accept)
-        .whenCompleteAsync((man, err) -> {
+        .whenCompleteAsync((man, err) -> safely(() -> {
           if (err != null) {
             fail(err);
           } else if (!MediaTypes.accepts(accept, man.mediaType())) {
@@ -168,7 +214,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
           } else {
             sendManifest(man, head);
           }
-        }, ctx.executor());
+        }), ctx.executor());
   }
 
   private void sendManifest(Manifest man, boolean head) {
@@ -192,7 +238,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     if (head) {
       services.blobs()
           .size(routed.client(), routed.repository(), b.digest())
-          .whenCompleteAsync((size, err) -> {
+          .whenCompleteAsync((size, err) -> safely(() -> {
             if (err != null) {
               fail(err);
               return;
@@ -208,14 +254,14 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
               r.headers().set(HttpHeaderNames.CONTENT_LENGTH, size);
             }
             send(r);
-          }, ctx.executor());
+          }), ctx.executor());
       return;
     }
     Ranges.Spec range = Ranges.parse(current.headers().get(HttpHeaderNames.RANGE));
     HttpRequest forRequest = current;
     services.blobs()
         .open(routed.client(), routed.repository(), b.digest())
-        .whenCompleteAsync((reader, err) -> {
+        .whenCompleteAsync((reader, err) -> safely(() -> {
           if (err != null) {
             fail(err);
             return;
@@ -227,7 +273,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
           }
           streaming = new BlobResponder(ctx, reader, b.digest(), range, this::blobFinished);
           streaming.start();
-        }, ctx.executor());
+        }), ctx.executor());
   }
 
   private void blobFinished(BlobResponder r, int status, long bytes, boolean ok) {
@@ -254,13 +300,13 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
       answer = routed.client().get(routed.repository(), "tags/list",
           stripNs(((Route.Tags) route).query()), accept);
     }
-    answer.whenCompleteAsync((raw, err) -> {
+    answer.whenCompleteAsync((raw, err) -> safely(() -> {
       if (err != null) {
         fail(err);
         return;
       }
       sendRaw(raw, head, name, ns, route);
-    }, ctx.executor());
+    }), ctx.executor());
   }
 
   private void sendRaw(RawResponse raw, boolean head, io.wharf.core.oci.RepositoryName clientName,
@@ -378,7 +424,9 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     int status = r.status().code();
     long bytes = r.content().readableBytes();
     boolean keepAlive = HttpUtil.isKeepAlive(current) && !services.isDraining();
+    smallWritePending = true;
     ctx.writeAndFlush(r).addListener(f -> {
+      smallWritePending = false;
       completeRequest(status, bytes);
       if (!keepAlive) {
         ctx.close();
@@ -407,6 +455,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     HttpRequest next = pending.poll();
     if (next != null) {
       handle(next);
+    } else {
+      armRequestDeadline();
     }
   }
 
@@ -419,11 +469,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     if (evt instanceof IdleStateEvent e) {
-      if (e.state() == IdleState.READER_IDLE && !busy) {
-        ctx.close();
-        return;
-      }
-      if (e.state() == IdleState.WRITER_IDLE && streaming != null && streaming.writePending()) {
+      boolean stalled = smallWritePending || (streaming != null && streaming.writePending());
+      if (e.state() == IdleState.WRITER_IDLE && stalled) {
         log.info("dropping client {}: it took no bytes for {} s", ctx.channel().remoteAddress(),
             services.config().server().writeStallTimeout().toSeconds());
         ctx.close();
@@ -436,6 +483,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    cancelRequestDeadline();
     if (streaming != null) {
       streaming.abort();
     } else if (busy) {

@@ -12,8 +12,10 @@ import io.wharf.core.store.SharedFile;
 final class SharedFileRegion extends DefaultFileRegion {
   private final SharedFile shared;
 
+  /** Takes a reference to {@code shared}; the region's release gives it back. */
   SharedFileRegion(SharedFile shared, long position, long count) {
-    super(shared.retain().channel(), position, count);
+    super(shared.channel(), position, count); // validates position and count before we retain
+    shared.retain();
     this.shared = shared;
   }
 

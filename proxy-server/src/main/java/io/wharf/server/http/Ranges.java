@@ -46,6 +46,10 @@ public final class Ranges {
     try {
       String a = spec.substring(0, dash).trim();
       String b = spec.substring(dash + 1).trim();
+      // Digits only: no signs, no second dash ("bytes=--1", "bytes=5--3", "bytes=+5-").
+      if (!a.chars().allMatch(Character::isDigit) || !b.chars().allMatch(Character::isDigit)) {
+        return null;
+      }
       if (a.isEmpty()) {
         if (b.isEmpty()) {
           return null;

@@ -25,6 +25,11 @@ public final class RouteParser {
     if (uri.length() > MAX_URI) {
       throw new InvalidReferenceException(ErrorCode.NAME_INVALID, "request URI too long");
     }
+    // Absolute form ("GET http://host/v2/..."): servers must accept it; only the path matters.
+    if (uri.regionMatches(true, 0, "http://", 0, 7) || uri.regionMatches(true, 0, "https://", 0, 8)) {
+      int slash = uri.indexOf('/', uri.indexOf("//") + 2);
+      uri = slash < 0 ? "/" : uri.substring(slash);
+    }
     int q = uri.indexOf('?');
     String rawPath = q < 0 ? uri : uri.substring(0, q);
     String query = q < 0 ? "" : uri.substring(q + 1);
@@ -71,10 +76,11 @@ public final class RouteParser {
       case "blobs":
         return new Route.Blob(RepositoryName.of(name), Digest.parse(last), ns);
       case "referrers":
-        return new Route.Referrers(RepositoryName.of(name), Digest.parse(last), query, ns);
+        return new Route.Referrers(RepositoryName.of(name), Digest.parse(last),
+            referrersQuery(query), ns);
       case "tags":
         if (last.equals("list")) {
-          return new Route.Tags(RepositoryName.of(name), query, ns);
+          return new Route.Tags(RepositoryName.of(name), tagsQuery(query), ns);
         }
         return new Route.NotFound(rawPath);
       default:
@@ -142,8 +148,51 @@ public final class RouteParser {
     }
   }
 
+  private static io.wharf.core.oci.RegistryException badQuery(String msg) {
+    return new io.wharf.core.oci.RegistryException(ErrorCode.UNSUPPORTED, 400, msg, null);
+  }
+
   private static InvalidReferenceException bad(String msg) {
     return new InvalidReferenceException(ErrorCode.NAME_INVALID, msg);
+  }
+
+  /**
+   * The upstream query for {@code tags/list}: only {@code n} (a count) and {@code last} (a tag),
+   * validated and re-encoded; anything else the client sent is dropped.
+   */
+  static String tagsQuery(String query) {
+    String n = queryParam(query, "n");
+    String last = queryParam(query, "last");
+    StringBuilder q = new StringBuilder();
+    if (n != null && !n.isEmpty()) {
+      if (n.length() > 9 || !n.chars().allMatch(Character::isDigit)) {
+        throw new InvalidReferenceException(ErrorCode.PAGINATION_NUMBER_INVALID,
+            "n must be a number");
+      }
+      q.append("n=").append(n);
+    }
+    if (last != null && !last.isEmpty()) {
+      Reference.Tag t;
+      try {
+        t = new Reference.Tag(last);
+      } catch (InvalidReferenceException e) {
+        throw badQuery("last must be a tag");
+      }
+      q.append(q.length() == 0 ? "" : "&").append("last=").append(t.value());
+    }
+    return q.toString();
+  }
+
+  /** The upstream query for referrers: only a valid {@code artifactType}, re-encoded. */
+  static String referrersQuery(String query) {
+    String type = queryParam(query, "artifactType");
+    if (type == null || type.isEmpty()) {
+      return "";
+    }
+    if (!io.wharf.core.oci.MediaTypes.isValid(type)) {
+      throw badQuery("artifactType must be a media type");
+    }
+    return "artifactType=" + java.net.URLEncoder.encode(type, StandardCharsets.UTF_8);
   }
 
   /** The first value of {@code key} in a raw query string (decoded), or null. */

@@ -29,5 +29,9 @@ class RangesTest {
     assertThat(Ranges.parse("bytes=5-1")).isNull();
     assertThat(Ranges.parse("bytes=x-1")).isNull();
     assertThat(Ranges.parse("bytes=-")).isNull();
+    assertThat(Ranges.parse("bytes=--1")).isNull();
+    assertThat(Ranges.parse("bytes=5--3")).isNull();
+    assertThat(Ranges.parse("bytes=+5-+6")).isNull();
+    assertThat(Ranges.parse("bytes= 1 - 2 ")).isNotNull();
   }
 }

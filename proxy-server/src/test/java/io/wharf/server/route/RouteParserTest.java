@@ -28,8 +28,11 @@ class RouteParserTest {
     assertThat(b.ns()).isNull();
     Route.Tags t = (Route.Tags) RouteParser.parse("/v2/app/tags/list?n=10&last=v1");
     assertThat(t.query()).isEqualTo("n=10&last=v1");
-    assertThat(RouteParser.parse("/v2/app/referrers/" + D + "?artifactType=x"))
-        .isInstanceOf(Route.Referrers.class);
+    Route.Referrers r = (Route.Referrers) RouteParser.parse(
+        "/v2/app/referrers/" + D + "?artifactType=application/vnd.example%2Bjson&junk=1");
+    assertThat(r.query()).isEqualTo("artifactType=application%2Fvnd.example%2Bjson");
+    assertThat(((Route.Tags) RouteParser.parse("/v2/app/tags/list?x=1&n=5&ns=a")).query())
+        .isEqualTo("n=5");
     assertThat(RouteParser.parse("/v2/ghcr.io/org/app/manifests/v1"))
         .isInstanceOf(Route.Manifest.class);
   }

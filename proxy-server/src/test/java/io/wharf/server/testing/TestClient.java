@@ -58,6 +58,18 @@ public final class TestClient {
         });
   }
 
+  /** Sends {@code GET target} verbatim over a raw socket (for targets URI refuses); the status. */
+  public int rawStatus(String target) throws IOException {
+    int port = Integer.parseInt(base.substring(base.lastIndexOf(':') + 1));
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(("GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      String line = new String(s.getInputStream().readNBytes(12), java.nio.charset.StandardCharsets.US_ASCII);
+      return Integer.parseInt(line.substring(9, 12));
+    }
+  }
+
   /** Status, bytes read, sha256 of what was read, or the I/O error that cut it. */
   public record Result(int status, long bytes, String digest, IOException error) {}
 
