@@ -36,7 +36,7 @@ case "$PROFILE" in
     ;;
   reduced)
     BIG=8m,4m,2m,1m,512k; MID=1m,512k,256k,128k; SMALL=64k,32k,16k
-    SCENARIOS="cold:10:big cold:100:big warm:100:big cold:1000:mid throttled:10:slow"
+    SCENARIOS="cold:10:big cold:100:big warm:100:big cold:1000:mid throttled:20:slow"
     ;;
   smoke)
     BIG=2m,1m,512k; MID=256k,128k; SMALL=32k,16k
