@@ -85,10 +85,15 @@ _e2e_listening_ports() {
 # Prefer the VAR form: $(e2e_free_port) runs in a subshell, which cannot
 # remember the ports it handed out. Pure bash (no python needed).
 e2e_free_port() {
-    local listening port i
+    local listening port i lo=20000 span=40000 eph_lo=""
     listening=" $(_e2e_listening_ports | tr '\n' ' ') "
+    # Stay below the kernel's ephemeral range (usually 32768-60999): a port
+    # from it can be taken by any outgoing connection between our pick and
+    # the server's bind (seen: Wharf's slow start-up -> "Address already in use").
+    read -r eph_lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || eph_lo=""
+    if [[ $eph_lo =~ ^[0-9]+$ ]] && ((eph_lo > lo + 2000)); then span=$((eph_lo - lo)); fi
     for ((i = 0; i < 200; i++)); do
-        port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        port=$((lo + (RANDOM * 32768 + RANDOM) % span))
         [[ $port == 5000 ]] && continue
         [[ $listening == *" $port "* ]] && continue
         [[ $E2E_USED_PORTS == *" $port "* ]] && continue
@@ -178,14 +183,20 @@ e2e_tail_log() {
 # Upstream registry (Debian's docker-registry = CNCF distribution 2.8)
 # ---------------------------------------------------------------------------
 
-# e2e_start_registry DIR PORT [LOGFILE=DIR/registry.log]
+# e2e_start_registry DIR PORT [LOGFILE=DIR/registry.log] [HTPASSWD_FILE]
 # Writes DIR/config.yml, stores blobs under DIR/storage, logs to LOGFILE
 # (access log on: one Apache "combined" line per request, on stdout) and waits
-# for GET /v2/ to answer 200. Sets REGISTRY_PID, REGISTRY_URL, REGISTRY_LOG.
+# for GET /v2/ to answer 200 (401 when HTPASSWD_FILE is given: the registry
+# then demands HTTP Basic auth checked against that bcrypt htpasswd file).
+# Sets REGISTRY_PID, REGISTRY_URL, REGISTRY_LOG.
 e2e_start_registry() {
-    local dir=$1 port=$2
+    local dir=$1 port=$2 htpasswd=${4:-} auth="" want=200
     REGISTRY_LOG=${3:-$dir/registry.log}
     mkdir -p "$dir/storage"
+    if [[ -n $htpasswd ]]; then
+        auth=$'auth:\n  htpasswd:\n    realm: wharf-e2e\n    path: '"$htpasswd"
+        want=401
+    fi
     cat >"$dir/config.yml" <<EOF
 version: 0.1
 log:
@@ -208,6 +219,7 @@ http:
   secret: wharf-e2e-not-a-secret
   headers:
     X-Content-Type-Options: [nosniff]
+$auth
 EOF
     REGISTRY_URL=http://127.0.0.1:$port
     : >"$REGISTRY_LOG"
@@ -216,7 +228,7 @@ EOF
     for v in $(compgen -e); do [[ $v == REGISTRY_* ]] && unset+=(-u "$v"); done
     e2e_spawn "$REGISTRY_LOG" env "${unset[@]}" /usr/bin/docker-registry serve "$dir/config.yml"
     REGISTRY_PID=$E2E_LAST_PID
-    e2e_wait_http "$REGISTRY_URL/v2/" 30 "$REGISTRY_PID"
+    e2e_wait_http "$REGISTRY_URL/v2/" 30 "$REGISTRY_PID" "$want"
 }
 
 # e2e_upstream_blob_gets LOG REPO [FROM_LINE=1]
@@ -278,6 +290,19 @@ e2e_start_wharf() {
     e2e_wait_http "$WHARF_URL/v2/" "${E2E_WHARF_START_TIMEOUT:-90}" "$WHARF_PID"
 }
 
+# e2e_start_wharf_config CONFIG_FILE PORT LOGFILE
+# Like e2e_start_wharf, but `serve --config CONFIG_FILE` (the file must listen
+# on 127.0.0.1:PORT). Honours WHARF_JAVA_OPTS and WHARF_SERVE_OPTS.
+# Sets WHARF_PID and WHARF_URL.
+e2e_start_wharf_config() {
+    local config=$1 port=$2 log=$3
+    WHARF_URL=http://127.0.0.1:$port
+    # shellcheck disable=SC2086 # WHARF_JAVA_OPTS, WHARF_SERVE_OPTS are lists of flags
+    e2e_spawn "$log" java ${WHARF_JAVA_OPTS:-} -jar "$WHARF_JAR" serve --config "$config" ${WHARF_SERVE_OPTS:-}
+    WHARF_PID=$E2E_LAST_PID
+    e2e_wait_http "$WHARF_URL/v2/" "${E2E_WHARF_START_TIMEOUT:-90}" "$WHARF_PID"
+}
+
 # ---------------------------------------------------------------------------
 # OCI image layouts built by hand (no network, no docker)
 # ---------------------------------------------------------------------------
@@ -305,8 +330,8 @@ _e2e_pseudo_random() {
     fi
 }
 
-# e2e_build_image LAYOUT TAG SEED BIGLAYER_MB
-# Creates (or adds to) an OCI image layout at LAYOUT holding a linux/amd64
+# e2e_build_image LAYOUT TAG SEED BIGLAYER_MB [ARCH=amd64]
+# Creates (or adds to) an OCI image layout at LAYOUT holding a linux/ARCH
 # image tagged TAG with 3 gzip layers:
 #   1. a small "base" tree of text files,
 #   2. BIGLAYER_MB MiB of deterministic pseudo-random data (streaming matters),
@@ -314,7 +339,7 @@ _e2e_pseudo_random() {
 # SEED makes blobs distinct between images. Sets E2E_IMAGE_MANIFEST_DIGEST and
 # E2E_IMAGE_BLOBS (space-separated digests of config + layers).
 e2e_build_image() {
-    local layout=$1 tag=$2 seed=$3 big_mb=${4:-4}
+    local layout=$1 tag=$2 seed=$3 big_mb=${4:-4} arch=${5:-amd64}
     local work i layer_descs="" diff_ids="" history="" blobs=""
     mkdir -p "$layout/blobs/sha256"
     work=$(mktemp -d "${TMPDIR:-/tmp}/e2e-build.XXXXXX") || return 1
@@ -343,8 +368,8 @@ e2e_build_image() {
         blobs+=" $_DIGEST"
     done
 
-    printf '{"created":"1970-01-01T00:00:00Z","architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["/app/run.sh"],"Labels":{"wharf.e2e.seed":"%s"}},"rootfs":{"type":"layers","diff_ids":[%s]},"history":[%s]}' \
-        "$seed" "$diff_ids" "$history" >"$work/config.json"
+    printf '{"created":"1970-01-01T00:00:00Z","architecture":"%s","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["/app/run.sh"],"Labels":{"wharf.e2e.seed":"%s"}},"rootfs":{"type":"layers","diff_ids":[%s]},"history":[%s]}' \
+        "$arch" "$seed" "$diff_ids" "$history" >"$work/config.json"
     _e2e_blob_put "$layout" "$work/config.json"
     local config_desc="{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"$_DIGEST\",\"size\":$_SIZE}"
     blobs="$_DIGEST$blobs"
@@ -368,6 +393,36 @@ e2e_build_image() {
         "${others:+$others,}" "$mdesc" >"$layout/index.json"
     printf '{"imageLayoutVersion":"1.0.0"}\n' >"$layout/oci-layout"
     rm -rf "$work"
+}
+
+# e2e_build_index LAYOUT TAG MANIFEST_DIGEST=OS/ARCH ...
+# Writes an OCI image index (a multi-platform image) blob into LAYOUT that
+# references image manifests already in LAYOUT (e.g. made by e2e_build_image
+# with ARCH), one per platform, and tags it TAG in LAYOUT/index.json (other
+# tags are kept). Push it with
+#   skopeo copy --all --preserve-digests oci:LAYOUT:TAG docker://...
+# Sets E2E_INDEX_DIGEST.
+e2e_build_index() {
+    local layout=$1 tag=$2 spec d plat descs="" f size tmp others=""; shift 2
+    for spec in "$@"; do
+        d=${spec%%=*}; plat=${spec#*=}
+        f=$layout/blobs/sha256/${d#sha256:}
+        [[ -f $f ]] || { e2e_warn "e2e_build_index: $d not in $layout"; return 1; }
+        size=$(stat -c %s "$f")
+        descs+="${descs:+,}{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"$d\",\"size\":$size,\"platform\":{\"architecture\":\"${plat#*/}\",\"os\":\"${plat%%/*}\"}}"
+    done
+    tmp=$(mktemp "${TMPDIR:-/tmp}/e2e-index.XXXXXX") || return 1
+    printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[%s]}' "$descs" >"$tmp"
+    _e2e_blob_put "$layout" "$tmp"
+    # shellcheck disable=SC2034 # result for the caller
+    E2E_INDEX_DIGEST=$_DIGEST
+    if [[ -f $layout/index.json ]]; then
+        others=$(grep -oE '\{"mediaType":"[^"]*","digest":"[^"]*","size":[0-9]+,"annotations":\{"org.opencontainers.image.ref.name":"[^"]*"\}\}' "$layout/index.json" |
+            grep -vF "\"org.opencontainers.image.ref.name\":\"$tag\"" | paste -sd, -)
+    fi
+    printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[%s{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"%s"}}]}\n' \
+        "${others:+$others,}" "$_DIGEST" "$_SIZE" "$tag" >"$layout/index.json"
+    printf '{"imageLayoutVersion":"1.0.0"}\n' >"$layout/oci-layout"
 }
 
 # ---------------------------------------------------------------------------

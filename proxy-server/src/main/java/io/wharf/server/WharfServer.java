@@ -93,7 +93,8 @@ public final class WharfServer implements AutoCloseable {
     this.boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("wharf-accept"), io);
     this.workers = new MultiThreadIoEventLoopGroup(config.server().workerThreads(),
         new DefaultThreadFactory("wharf-io"), io);
-    log.info("store {} opened in {} ms", store.root(), (System.nanoTime() - t0) / 1_000_000);
+    log.info("store {} opened and services built in {} ms", store.root(),
+        (System.nanoTime() - t0) / 1_000_000);
   }
 
   private static ExecutorService boundedPool(String name, int threads, int queue) {

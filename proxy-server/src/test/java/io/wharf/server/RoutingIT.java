@@ -104,6 +104,22 @@ class RoutingIT {
   }
 
   @Test
+  void accept_severalHeaderLines_readAsOneList() throws Exception {
+    byte[] index = ("{\"schemaVersion\":2,\"mediaType\":\"" + MediaTypes.OCI_INDEX
+        + "\",\"manifests\":[]}").getBytes(StandardCharsets.UTF_8);
+    Digest d = a.putManifest("multi", "v1", MediaTypes.OCI_INDEX, index);
+    // podman/skopeo send one Accept line per type; the index type is not on the first line.
+    HttpResponse<byte[]> r = client.get("/v2/multi/manifests/" + d,
+        "Accept", MediaTypes.OCI_MANIFEST, "Accept", MediaTypes.OCI_INDEX);
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo(index);
+    HttpResponse<byte[]> byTag = client.get("/v2/multi/manifests/v1",
+        "Accept", MediaTypes.DOCKER_MANIFEST, "Accept", MediaTypes.OCI_INDEX);
+    assertThat(byTag.statusCode()).isEqualTo(200);
+    assertThat(a.lastHeader("GET /v2/multi/manifests/v1", "accept")).contains(MediaTypes.OCI_INDEX);
+  }
+
+  @Test
   void headAndGet_sameAccept_sameDigest() throws Exception {
     TestImages.Image img = TestImages.image(5, 10);
     TestImages.publish(a, "app", "v1", img);

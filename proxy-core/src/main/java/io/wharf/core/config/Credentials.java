@@ -72,6 +72,7 @@ public record Credentials(
     return null;
   }
 
+  @com.fasterxml.jackson.annotation.JsonIgnore
   public boolean isEmpty() {
     return equals(NONE);
   }

@@ -143,6 +143,7 @@ public record UpstreamConfig(
   }
 
   /** True for Docker Hub, where single-component names get {@code library/}. */
+  @com.fasterxml.jackson.annotation.JsonIgnore
   public boolean isDockerHub() {
     String host = baseUri().getHost();
     return host.equals("registry-1.docker.io")
@@ -150,10 +151,18 @@ public record UpstreamConfig(
         || host.equals("docker.io");
   }
 
-  /** Whether {@code ns} (a registry host as containerd sends it) selects this upstream. */
+  /**
+   * Whether {@code ns} (a registry host as containerd sends it) selects this upstream: its name,
+   * its {@code hosts}, or the host (and host:port) of its own URL.
+   */
   public boolean answersTo(String ns) {
     String h = ns.toLowerCase(Locale.ROOT);
-    if (h.equals(name) || hosts.contains(h)) {
+    if (h.equals(name) || hosts.stream().anyMatch(x -> x.equalsIgnoreCase(h))) {
+      return true;
+    }
+    URI u = baseUri();
+    String host = u.getHost().toLowerCase(Locale.ROOT);
+    if (h.equals(host) || (u.getPort() != -1 && h.equals(host + ":" + u.getPort()))) {
       return true;
     }
     return isDockerHub()

@@ -65,26 +65,89 @@ public record WharfConfig(
 
   /** Reads and validates a YAML file. */
   public static WharfConfig load(Path file) {
+    byte[] bytes;
     try {
-      WharfConfig raw = yaml().readValue(Files.readAllBytes(file), WharfConfig.class);
-      return (raw == null ? defaults() : raw.withDefaults()).validated();
-    } catch (JsonMappingException e) {
-      throw new ConfigException(file + ": " + e.getOriginalMessage() + " at " + path(e), e);
+      bytes = Files.readAllBytes(file);
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new ConfigException("config file " + file + " does not exist", e);
     } catch (IOException e) {
-      throw new ConfigException("cannot read config " + file + ": " + e.getMessage(), e);
+      throw new ConfigException("cannot read config file " + file + ": " + e, e);
+    }
+    try {
+      return parse(new String(bytes, java.nio.charset.StandardCharsets.UTF_8));
+    } catch (ConfigException e) {
+      throw new ConfigException(file + ": " + e.getMessage(), e.getCause());
     }
   }
 
-  /** Parses YAML text (tests, {@code config check}). */
+  /** Parses YAML text (tests, {@code config check}). An empty document means all defaults. */
   public static WharfConfig parse(String yamlText) {
+    ObjectMapper mapper = yaml();
     try {
-      WharfConfig raw = yaml().readValue(yamlText, WharfConfig.class);
-      return (raw == null ? defaults() : raw.withDefaults()).validated();
+      com.fasterxml.jackson.databind.JsonNode tree = mapper.readTree(yamlText);
+      if (tree == null || tree.isMissingNode() || tree.isNull()) {
+        return defaults().validated();
+      }
+      if (!tree.isObject()) {
+        throw new ConfigException("the configuration must be a YAML mapping of keys to values");
+      }
+      WharfConfig raw = mapper.treeToValue(tree, WharfConfig.class);
+      return raw.withDefaults().validated();
+    } catch (com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
+      throw new ConfigException("unknown key '" + e.getPropertyName() + "' at " + parentPath(e)
+          + " (known keys there: " + knownKeys(e) + ")", e);
+    } catch (com.fasterxml.jackson.databind.exc.InvalidFormatException e) {
+      throw new ConfigException("invalid value '" + e.getValue() + "' at " + path(e)
+          + (e.getTargetType() != null && e.getTargetType().isEnum()
+              ? " (one of " + java.util.Arrays.toString(e.getTargetType().getEnumConstants()) + ")"
+              : ""), e);
+    } catch (com.fasterxml.jackson.databind.exc.MismatchedInputException e) {
+      throw new ConfigException("invalid value at " + path(e) + ": expected "
+          + describe(e.getTargetType()) + " (quote values that start with [ or {, e.g. \"[::]:5000\")",
+          e);
     } catch (JsonMappingException e) {
       throw new ConfigException(e.getOriginalMessage() + " at " + path(e), e);
     } catch (IOException e) {
-      throw new ConfigException("invalid YAML: " + e.getMessage(), e);
+      throw new ConfigException("invalid YAML: "
+          + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j
+              ? j.getOriginalMessage() : e.getMessage())
+          + " (values that start with [ { * & ! | > or contain ': ' need quotes,"
+          + " e.g. listen: \"[::]:5000\")", e);
     }
+  }
+
+  private static String knownKeys(com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
+    java.util.List<String> keys = new java.util.ArrayList<>();
+    if (e.getKnownPropertyIds() != null) {
+      e.getKnownPropertyIds().forEach(k -> keys.add(String.valueOf(k)));
+    }
+    java.util.Collections.sort(keys);
+    return String.join(", ", keys);
+  }
+
+  private static String describe(Class<?> type) {
+    if (type == null) {
+      return "another type";
+    }
+    if (type == String.class || type == Duration.class) {
+      return "a single value";
+    }
+    if (java.util.List.class.isAssignableFrom(type)) {
+      return "a list";
+    }
+    if (type == Integer.class || type == int.class) {
+      return "a number";
+    }
+    return "a mapping";
+  }
+
+  private static String parentPath(JsonMappingException e) {
+    java.util.List<JsonMappingException.Reference> refs = e.getPath();
+    JsonMappingException parent = new JsonMappingException(null, "");
+    for (int i = 0; i < refs.size() - 1; i++) {
+      parent.prependPath(refs.get(refs.size() - 2 - i));
+    }
+    return path(parent);
   }
 
   private static String path(JsonMappingException e) {
@@ -139,12 +202,36 @@ public record WharfConfig(
         throw new ConfigException("upstreams[" + i + "].name: '" + u.name() + "' is used twice");
       }
     }
+    Set<String> hosts = new HashSet<>();
+    for (int i = 0; i < upstreams.size(); i++) {
+      for (String h : upstreams.get(i).hosts()) {
+        if (!hosts.add(h.toLowerCase(java.util.Locale.ROOT))) {
+          throw new ConfigException("upstreams[" + i + "].hosts: '" + h
+              + "' is listed for two upstreams; an ns must select one");
+        }
+      }
+    }
     if (!names.contains(defaultUpstream)) {
       throw new ConfigException(
           "defaultUpstream: '" + defaultUpstream + "' is not one of the upstreams " + names);
     }
     storage.validate();
     server.validate();
+    return this;
+  }
+
+  /**
+   * Resolves every upstream's credentials (files, environment variables) so that a config check
+   * fails exactly where start-up would.
+   */
+  public WharfConfig checkSecrets(java.util.Map<String, String> env) {
+    for (int i = 0; i < upstreams.size(); i++) {
+      try {
+        upstreams.get(i).credentials().resolve(env);
+      } catch (ConfigException e) {
+        throw new ConfigException("upstreams[" + i + "]." + e.getMessage(), e);
+      }
+    }
     return this;
   }
 
@@ -224,8 +311,10 @@ public record WharfConfig(
           }
         });
     return new ObjectMapper(
-            new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER))
+            new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+                .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION))
         .registerModule(m)
+        .setSerializationInclusion(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
         .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
         .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
   }

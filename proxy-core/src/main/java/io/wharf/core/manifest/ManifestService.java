@@ -142,7 +142,7 @@ public final class ManifestService {
         })
         .thenCompose(answer -> {
           if (!loaded[0]) {
-            meters.manifestCache(answer.notFound() ? "negative" : "hit");
+            meters.manifestCache(answer.notFound() ? "negative" : answer.stale() ? "stale" : "hit");
           }
           if (answer.notFound()) {
             return CompletableFuture.failedFuture(new UpstreamException(

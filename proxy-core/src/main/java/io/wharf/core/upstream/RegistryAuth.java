@@ -129,7 +129,7 @@ final class RegistryAuth {
                 transport.record(call.kind, denial.meterResult());
                 throw denial;
               }
-              transport.record(call.kind, "denied"); // a challenge, answered by the retry
+              transport.record(call.kind, "challenged"); // a 401 challenge, answered by the retry
               call.retries++;
               return attempt(call);
             });

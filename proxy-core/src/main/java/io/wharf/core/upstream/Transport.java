@@ -225,11 +225,14 @@ final class Transport {
       return new UpstreamFailure(
           Kind.TIMEOUT, "no response headers within " + requestTimeout.toMillis() + " ms", 0, -1, c);
     }
+    for (Throwable x = c; x != null; x = x.getCause()) {
+      // The JDK wraps a DNS failure in a ConnectException: look for it first.
+      if (x instanceof UnresolvedAddressException || x instanceof UnknownHostException) {
+        return new UpstreamFailure(Kind.UNREACHABLE, "cannot resolve the host name (DNS)", 0, -1, c);
+      }
+    }
     if (c instanceof ConnectException) {
       return new UpstreamFailure(Kind.UNREACHABLE, "connection refused or failed", 0, -1, c);
-    }
-    if (c instanceof UnresolvedAddressException || c instanceof UnknownHostException) {
-      return new UpstreamFailure(Kind.UNREACHABLE, "cannot resolve the host name", 0, -1, c);
     }
     if (c instanceof SSLException) {
       return new UpstreamFailure(Kind.UNREACHABLE, "TLS failure: " + c.getMessage(), 0, -1, c);

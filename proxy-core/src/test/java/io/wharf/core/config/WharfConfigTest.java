@@ -69,10 +69,62 @@ class WharfConfigTest {
   }
 
   @Test
-  void parse_unknownKey_namesIt() {
+  void parse_unknownKey_namesItAndTheKnownKeys() {
     assertThatThrownBy(() -> WharfConfig.parse("listen: 0.0.0.0:5000\nlisten_port: 5\n"))
         .isInstanceOf(ConfigException.class)
-        .hasMessageContaining("listen_port");
+        .hasMessageContaining("unknown key 'listen_port' at top level")
+        .hasMessageContaining("externalUrl, listen");
+  }
+
+  @Test
+  void parse_emptyOrCommentOnly_isAllDefaults() {
+    assertThat(WharfConfig.parse("").listen()).isEqualTo("0.0.0.0:5000");
+    assertThat(WharfConfig.parse("# nothing here\n").upstreams()).hasSize(1);
+  }
+
+  @Test
+  void parse_unquotedIpv6Listen_hintsAtQuoting_andQuotedWorks() {
+    assertThatThrownBy(() -> WharfConfig.parse("listen: [::]:5000\n"))
+        .hasMessageContaining("line 1").hasMessageContaining("need quotes");
+    assertThat(WharfConfig.parse("listen: \"[::]:5000\"\n").listen()).isEqualTo("[::]:5000");
+  }
+
+  @Test
+  void parse_duplicateKeyOrBadEnum_rejectedClearly() {
+    assertThatThrownBy(() -> WharfConfig.parse("listen: a:1\nlisten: b:2\n"))
+        .hasMessageContaining("listen");
+    assertThatThrownBy(() -> WharfConfig.parse("storage:\n  tiers:\n    - type: ssd\n      path: x\n"))
+        .hasMessageContaining("'ssd'").hasMessageContaining("disk");
+    assertThatThrownBy(() -> WharfConfig.parse("unknownRegistry: maybe\n"))
+        .hasMessageContaining("'maybe'");
+    assertThat(WharfConfig.parse("unknownRegistry: default\n").unknownRegistry())
+        .isEqualTo(WharfConfig.UnknownRegistry.useDefault);
+  }
+
+  @Test
+  void validate_sameHostOnTwoUpstreams_rejected() {
+    assertThatThrownBy(() -> WharfConfig.parse("upstreams:\n"
+        + "  - {name: a, url: 'http://x', hosts: [r.example]}\n"
+        + "  - {name: b, url: 'http://y', hosts: [R.example]}\n"))
+        .hasMessageContaining("listed for two upstreams");
+  }
+
+  @Test
+  void answersTo_ownUrlHostAndPort() {
+    UpstreamConfig u = UpstreamConfig.of("gitlab.site", "https://gitlab.example:5050");
+    assertThat(u.answersTo("gitlab.example:5050")).isTrue();
+    assertThat(u.answersTo("gitlab.example")).isTrue();
+    assertThat(u.answersTo("gitlab.example:5051")).isFalse();
+  }
+
+  @Test
+  void checkSecrets_failsWhereStartupWould() {
+    WharfConfig c = WharfConfig.parse("upstreams:\n  - name: a\n    url: http://x\n"
+        + "    credentials: {username: u, passwordEnv: NOT_SET_ANYWHERE}\n");
+    assertThatThrownBy(() -> c.checkSecrets(Map.of()))
+        .hasMessageContaining("upstreams[0].credentials")
+        .hasMessageContaining("NOT_SET_ANYWHERE");
+    assertThat(c.checkSecrets(Map.of("NOT_SET_ANYWHERE", "pw"))).isSameAs(c);
   }
 
   @Test

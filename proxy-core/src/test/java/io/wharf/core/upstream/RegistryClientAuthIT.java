@@ -63,7 +63,7 @@ class RegistryClientAuthIT extends UpstreamItSupport {
         .withQueryParam("scope", equalTo("repository:team/app:pull"))
         .withHeader("Authorization", absent()));
     registry.verify(1, getRequestedFor(urlEqualTo(MANIFEST_PATH)).withHeader("Authorization", equalTo("Bearer tok1")));
-    assertThat(requests("manifest", "denied")).isEqualTo(1); // the challenge
+    assertThat(requests("manifest", "challenged")).isEqualTo(1); // the challenge
     assertThat(requests("manifest", "ok")).isEqualTo(1);
     assertThat(requests("token", "ok")).isEqualTo(1);
   }

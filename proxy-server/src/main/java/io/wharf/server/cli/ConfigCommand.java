@@ -31,7 +31,7 @@ final class ConfigCommand implements Runnable {
     @Override
     public Integer call() throws JsonProcessingException {
       try {
-        WharfConfig cfg = WharfConfig.load(file);
+        WharfConfig cfg = WharfConfig.load(file).checkSecrets(System.getenv());
         spec.commandLine().getOut().print(Masking.render(cfg));
         spec.commandLine().getOut().flush();
         return 0;

@@ -8,6 +8,12 @@ import org.slf4j.LoggerFactory;
 final class Logging {
   private Logging() {}
 
+  /** Sends java.util.logging (Caffeine, the JDK HTTP client) through SLF4J to Logback. */
+  static void bridgeJavaUtilLogging() {
+    org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
+    org.slf4j.bridge.SLF4JBridgeHandler.install();
+  }
+
   static void setRootLevel(Level level) {
     setLevel(org.slf4j.Logger.ROOT_LOGGER_NAME, level);
   }

@@ -38,7 +38,7 @@ final class ServeCommand implements Callable<Integer> {
   String upstream;
 
   @Option(names = "--storage", paramLabel = "DIR",
-      description = "Use this one disk directory as the store (default ./wharf-data).")
+      description = "Use this one disk directory as the store (default: ./wharf-data).")
   String storage;
 
   @Option(names = "--external-url", paramLabel = "URL",
@@ -54,6 +54,7 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Logging.bridgeJavaUtilLogging();
     Logging.setRootLevel(Level.toLevel(logLevel, Level.INFO));
     if (accessLog) {
       Logging.setLevel("io.wharf.access", Level.DEBUG);

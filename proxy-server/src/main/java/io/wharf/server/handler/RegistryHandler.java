@@ -138,7 +138,9 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
   private void badRequestAndClose(Throwable cause) {
     String why = cause == null ? "malformed request" : cause.getMessage();
-    log.info("malformed request from {}: {}", ctx.channel().remoteAddress(), why);
+    // Debug only: skopeo and podman probe every registry with a TLS ClientHello first, which
+    // arrives here as a malformed request line once per pull.
+    log.debug("malformed request from {}: {}", ctx.channel().remoteAddress(), why);
     FullHttpResponse r = OciErrors.response(ErrorCode.UNSUPPORTED, 400,
         "malformed HTTP request: " + (why == null ? "bad syntax" : why), false);
     r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -189,6 +191,15 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /**
+   * The request's {@code Accept}, all header lines joined: podman, skopeo and CRI-O send one line
+   * per media type, which means the same as one comma-separated line (RFC 9110 §5.3).
+   */
+  private String accept() {
+    java.util.List<String> all = current.headers().getAll(HttpHeaderNames.ACCEPT);
+    return all.isEmpty() ? null : String.join(", ", all);
+  }
+
   private void unsupported(String message) {
     FullHttpResponse r = OciErrors.response(ErrorCode.UNSUPPORTED, 405, message,
         current.method().equals(HttpMethod.HEAD));
@@ -200,7 +211,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
   private void manifest(Route.Manifest m, boolean head) {
     UpstreamRouter.Routed routed = services.router().route(m.ns(), m.name());
-    String accept = current.headers().get(HttpHeaderNames.ACCEPT);
+    String accept = accept();
     services.manifests()
         .get(routed.client(), routed.repository(), m.reference(), accept)
         .whenCompleteAsync((man, err) -> safely(() -> {
@@ -291,7 +302,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   private void passthrough(String ns, io.wharf.core.oci.RepositoryName name, boolean head,
       Route route) {
     UpstreamRouter.Routed routed = services.router().route(ns, name);
-    String accept = current.headers().get(HttpHeaderNames.ACCEPT);
+    String accept = accept();
     java.util.concurrent.CompletableFuture<RawResponse> answer;
     if (route instanceof Route.Referrers r) {
       answer = services.referrers().get(routed.client(), routed.repository(), r.digest(),
@@ -311,6 +322,14 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
   private void sendRaw(RawResponse raw, boolean head, io.wharf.core.oci.RepositoryName clientName,
       String ns, Route route) {
+    String upstreamType = raw.header("content-type");
+    if (raw.status() == 404 && (upstreamType == null || !upstreamType.contains("json"))) {
+      // Some registries answer 404 in plain text; clients get OCI error JSON from Wharf.
+      sendError(route instanceof Route.Tags ? ErrorCode.NAME_UNKNOWN : ErrorCode.MANIFEST_UNKNOWN,
+          404, route instanceof Route.Tags ? "repository " + clientName + " not found upstream"
+              : "no referrers for that digest upstream");
+      return;
+    }
     DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
         HttpResponseStatus.valueOf(raw.status()),
         head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(raw.body()));

@@ -75,8 +75,10 @@ public final class OciErrors {
 
   static byte[] json(ErrorCode code, String message) {
     try {
-      return JSON.writeValueAsBytes(
-          Map.of("errors", List.of(Map.of("code", code.name(), "message", message))));
+      Map<String, Object> error = new java.util.LinkedHashMap<>();
+      error.put("code", code.name());
+      error.put("message", message);
+      return JSON.writeValueAsBytes(Map.of("errors", List.of(error)));
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
