@@ -217,6 +217,20 @@ EOF
   TARGET_PID=$!
 }
 
+# A target that missed a deadline keeps fetching for the requests the simulator abandoned; wait
+# until the upstream has seen no request and no body byte for 4 s (at most 120 s) so that the
+# next scenario does not share the uplink with the last one's leftovers.
+quiesce() {
+  local prev="" cur i
+  for ((i = 0; i < 60; i++)); do
+    cur=$(curl -fsS "$SYNTH/_bench/counters" | sed -n 's/^{"requests":\([0-9]*\),"bodyBytes":\([0-9]*\).*/\1 \2/p')
+    if [ -n "$prev" ] && [ "$cur" = "$prev" ]; then return 0; fi
+    prev=$cur
+    sleep 4
+  done
+  echo "   (upstream still busy after 240 s; going on)"
+}
+
 counters_reset() { curl -fsS -X POST -o /dev/null "$SYNTH/_bench/reset"; }
 throttle() { curl -fsS -X POST -o /dev/null "$SYNTH/_bench/throttle?bps=$1&latencyMs=$2"; }
 
@@ -231,6 +245,7 @@ pull() { # target port scenario image nodes
     --registry "http://127.0.0.1:$2" --image "$4" --nodes "$5" --deadline-s "$DEADLINE_S" \
     --counters "$SYNTH/_bench/counters" --target "$1" --scenario "$3" --results "$RESULTS" \
     || echo "   ($1 $3: not every node verified; recorded as failures)"
+  quiesce
 }
 
 run_wrk() { # target port name path [accept]

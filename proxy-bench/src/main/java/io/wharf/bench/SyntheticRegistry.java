@@ -300,7 +300,6 @@ public final class SyntheticRegistry implements AutoCloseable {
   private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-      requests.incrementAndGet();
       boolean keepAlive = HttpUtil.isKeepAlive(req);
       HttpMethod method = req.method();
       String uri = req.uri();
@@ -311,6 +310,7 @@ public final class SyntheticRegistry implements AutoCloseable {
         control(ctx, method, path, q, keepAlive);
         return;
       }
+      requests.incrementAndGet(); // registry API requests only: polling the counters is not traffic
       long delay = latencyNanos;
       Runnable answer = () -> route(ctx, method, path, range, keepAlive);
       if (delay > 0) {
