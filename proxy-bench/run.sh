@@ -13,6 +13,11 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+# The exact command for BENCHMARKS.md: every setting given in the environment, then the script.
+SET_VARS=""
+for v in PROFILE TARGETS DEADLINE_S WRK_SECONDS WAN_BANDWIDTH WAN_LATENCY_MS SLOW_BPS SLOW_LATENCY_MS JMH JAVA_OPTS; do
+  [ -n "${!v+x}" ] && SET_VARS+="$v=${!v} "
+done
 PROFILE=${PROFILE:-default}
 TARGETS=${TARGETS:-"wharf docker-registry nginx"}
 WORK=${WORK:-$(mktemp -d /tmp/wharf-bench.XXXXXX)}
@@ -24,7 +29,7 @@ WAN_BANDWIDTH=${WAN_BANDWIDTH:-1gbit}
 WAN_LATENCY_MS=${WAN_LATENCY_MS:-20}
 SLOW_BPS=${SLOW_BPS:-12500000}     # throttled scenario: 100 Mbit/s
 SLOW_LATENCY_MS=${SLOW_LATENCY_MS:-50}
-COMMAND="${BENCH_COMMAND:-PROFILE=$PROFILE proxy-bench/run.sh}"
+COMMAND="${BENCH_COMMAND:-${SET_VARS}proxy-bench/run.sh}"
 
 # Open files: thousands of client sockets, the same again on the proxy, and cache files.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
