@@ -30,6 +30,8 @@ public final class Services {
   final ReferrersCache referrers;
   final WharfMeters meters;
   final PrometheusMeterRegistry prometheus;
+  final java.util.concurrent.Executor diskExecutor;
+  final io.wharf.core.access.AccessControl access;
   final AtomicBoolean ready = new AtomicBoolean();
   final AtomicBoolean draining = new AtomicBoolean();
   final AtomicInteger activeResponses = new AtomicInteger();
@@ -41,7 +43,8 @@ public final class Services {
       ManifestService manifests,
       ReferrersCache referrers,
       WharfMeters meters,
-      PrometheusMeterRegistry prometheus) {
+      PrometheusMeterRegistry prometheus,
+      java.util.concurrent.Executor diskExecutor) {
     this.config = config;
     this.router = router;
     this.blobs = blobs;
@@ -49,6 +52,18 @@ public final class Services {
     this.referrers = referrers;
     this.meters = meters;
     this.prometheus = prometheus;
+    this.diskExecutor = diskExecutor;
+    this.access = new io.wharf.core.access.AccessControl(config.upstreams(), diskExecutor);
+  }
+
+  /** Who may pull through which upstream. */
+  public io.wharf.core.access.AccessControl access() {
+    return access;
+  }
+
+  /** Bounded executor for blocking file I/O (never an event loop). */
+  public java.util.concurrent.Executor diskExecutor() {
+    return diskExecutor;
   }
 
   public WharfConfig config() {

@@ -12,7 +12,7 @@ import io.wharf.server.handler.RegistryHandler;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Pipeline per connection: HTTP codec with header and line limits → keep-alive → idle and
+ * Pipeline per connection: TLS when configured → HTTP codec with header and line limits → keep-alive → idle and
  * write-stall detection → the OCI API handler (one instance per connection: it owns the blob
  * being streamed).
  */
@@ -20,10 +20,12 @@ final class WharfChannelInitializer extends ChannelInitializer<SocketChannel> {
   private final Services services;
   private final ChannelGroup channels;
   private final ConnectionLimiter limiter;
+  private final TlsContexts tls;
 
-  WharfChannelInitializer(Services services, ChannelGroup channels) {
+  WharfChannelInitializer(Services services, ChannelGroup channels, TlsContexts tls) {
     this.services = services;
     this.channels = channels;
+    this.tls = tls;
     ServerConfig sc = services.config().server();
     this.limiter = new ConnectionLimiter(sc.maxConnections(), sc.maxConnectionsPerClient());
   }
@@ -33,6 +35,9 @@ final class WharfChannelInitializer extends ChannelInitializer<SocketChannel> {
     channels.add(ch);
     ServerConfig sc = services.config().server();
     ChannelPipeline p = ch.pipeline();
+    if (tls != null) {
+      p.addLast("tls", tls.current().newHandler(ch.alloc()));
+    }
     p.addLast("http", new HttpServerCodec(sc.maxInitialLineLength(), sc.maxHeaderSize(), 8192));
     String refused = limiter.admit(ch);
     if (refused != null) {

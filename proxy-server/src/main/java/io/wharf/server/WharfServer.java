@@ -29,11 +29,12 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import io.wharf.core.manifest.ManifestService;
 import io.wharf.core.manifest.ReferrersCache;
 import io.wharf.core.metrics.WharfMeters;
-import io.wharf.core.store.DiskStore;
+import io.wharf.core.config.TierConfig;
+import io.wharf.core.store.DiskSpace;
+import io.wharf.core.store.TieredStore;
 import io.wharf.core.upstream.RegistryClient;
 import io.wharf.core.upstream.UpstreamRouter;
 import java.net.InetSocketAddress;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -55,7 +56,7 @@ public final class WharfServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(WharfServer.class);
 
   private final WharfConfig config;
-  private final DiskStore store;
+  private final TieredStore store;
   private final ExecutorService diskExecutor;
   private final ExecutorService httpExecutor;
   private final ScheduledExecutorService scheduler;
@@ -70,30 +71,42 @@ public final class WharfServer implements AutoCloseable {
   private WharfServer(WharfConfig config, Map<String, String> env) {
     this.config = config;
     long t0 = System.nanoTime();
-    this.store = DiskStore.open(Path.of(config.storage().primaryDisk().path()));
     this.diskExecutor = boundedPool("wharf-disk", 16, 100_000);
     this.httpExecutor = boundedPool("wharf-upstream", 8, 100_000);
     this.scheduler = Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("wharf-timer", true));
     PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    WharfMeters meters = new WharfMeters(prometheus);
+    try {
+      this.store = TieredStore.open(config.storage(), DiskSpace.system(), diskExecutor,
+          System::currentTimeMillis, meters);
+    } catch (RuntimeException e) {
+      diskExecutor.shutdown();
+      httpExecutor.shutdown();
+      scheduler.shutdownNow();
+      throw e;
+    }
+    store.scheduleRetention(scheduler);
     new JvmMemoryMetrics().bindTo(prometheus);
     new JvmGcMetrics().bindTo(prometheus);
     new JvmThreadMetrics().bindTo(prometheus);
     new ProcessorMetrics().bindTo(prometheus);
-    WharfMeters meters = new WharfMeters(prometheus);
-    meters.storeFilesystem("0", store.root());
+    store.tiers().forEach(t -> meters.storeFilesystem(t.name(), t.root()));
     config.upstreams().forEach(u -> clients.add(new RegistryClient(u, env, httpExecutor, meters)));
     UpstreamRouter router = new UpstreamRouter(clients, config.defaultUpstream(),
         config.unknownRegistry() == WharfConfig.UnknownRegistry.useDefault);
     InFlightFetches inFlight = new InFlightFetches(store, diskExecutor, scheduler, meters);
     BlobService blobs = new BlobService(store, inFlight, diskExecutor);
-    ManifestService manifests = ManifestService.create(store, diskExecutor, meters);
+    TierConfig memory = config.storage().memory();
+    ManifestService manifests = ManifestService.create(store.primary(), diskExecutor, meters,
+        memory == null ? ManifestService.DEFAULT_MEMORY_BYTES : memory.maxBytes());
     ReferrersCache referrers = new ReferrersCache(diskExecutor, Ticker.systemTicker());
-    this.services = new Services(config, router, blobs, manifests, referrers, meters, prometheus);
+    this.services = new Services(config, router, blobs, manifests, referrers, meters, prometheus,
+        diskExecutor);
     IoHandlerFactory io = Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     this.boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("wharf-accept"), io);
     this.workers = new MultiThreadIoEventLoopGroup(config.server().workerThreads(),
         new DefaultThreadFactory("wharf-io"), io);
-    log.info("store {} opened and services built in {} ms", store.root(),
+    log.info("store {} opened and services built in {} ms", store.primary().root(),
         (System.nanoTime() - t0) / 1_000_000);
   }
 
@@ -131,7 +144,8 @@ public final class WharfServer implements AutoCloseable {
         .option(ChannelOption.SO_REUSEADDR, true)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.SO_KEEPALIVE, true)
-        .childHandler(new WharfChannelInitializer(services, channels));
+        .childHandler(new WharfChannelInitializer(services, channels,
+            config.server().tls() == null ? null : new TlsContexts(config.server().tls(), scheduler)));
     try {
       listener = b.bind(new InetSocketAddress(hp.host(), hp.port())).sync().channel();
     } catch (InterruptedException e) {
@@ -141,8 +155,8 @@ public final class WharfServer implements AutoCloseable {
       throw new IllegalStateException("cannot listen on " + config.listen() + ": " + e.getMessage(), e);
     }
     services.ready.set(true);
-    log.info("Wharf listening on {} ({}), upstreams {}, default {}", listener.localAddress(),
-        Epoll.isAvailable() ? "epoll" : "nio",
+    log.info("Wharf listening on {} ({}, {}), upstreams {}, default {}", listener.localAddress(),
+        Epoll.isAvailable() ? "epoll" : "nio", config.server().tls() == null ? "plain HTTP" : "TLS",
         config.upstreams().stream().map(u -> u.name() + "=" + u.url()).toList(),
         config.defaultUpstream());
   }

@@ -3,12 +3,11 @@ package io.wharf.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.wharf.core.config.WharfConfig;
 import io.wharf.core.oci.Digest;
 import io.wharf.core.oci.MediaTypes;
-import io.wharf.core.testing.ScriptedUpstream;
 import io.wharf.core.testing.TestImages;
 import io.wharf.server.testing.TestClient;
+import io.wharf.server.testing.WharfOnScriptedUpstream;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -25,39 +24,15 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Inputs and upstream answers meant to break Wharf: each gets its documented answer. */
 @Timeout(60)
-class HostileInputIT {
-  @TempDir Path store;
-  ScriptedUpstream upstream;
-  WharfServer server;
-  TestClient client;
-
-  @BeforeEach
-  void setUp() throws Exception {
-    upstream = new ScriptedUpstream();
-  }
-
-  @AfterEach
-  void tearDown() throws Exception {
-    if (server != null) {
-      server.close();
-    }
-    upstream.close();
-  }
+class HostileInputIT extends WharfOnScriptedUpstream {
 
   private void start(String serverYaml) {
-    server = WharfServer.start(WharfConfig.parse("listen: 127.0.0.1:0\n"
-        + "upstreams:\n  - name: up\n    url: " + upstream.url() + "\n    tagTtl: 0s\n"
-        + "storage:\n  tiers:\n    - path: " + store + "\n"
-        + "server:\n" + serverYaml));
-    client = new TestClient(server.port());
+    start("", "    tagTtl: 0s\n", serverYaml);
   }
 
   private static long openBlobDescriptors() throws Exception {
@@ -80,7 +55,7 @@ class HostileInputIT {
   void malformedRanges_servedWhole_noDescriptorLeak() throws Exception {
     byte[] blob = TestImages.bytes(1, 10_000);
     Digest d = upstream.putBlob(blob);
-    start("  shutdownGrace: 1s\n");
+    start("");
     client.get("/v2/app/blobs/" + d);
     long before = openBlobDescriptors();
     for (String range : List.of("bytes=--1", "bytes=5--3", "bytes=+5-+6", "bytes=-", "bytes=a-b")) {
@@ -96,7 +71,7 @@ class HostileInputIT {
     String body = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json"
         + "\\r\\nX-Injected: yes\"}";
     upstream.putManifest("app", "v1", "application/json", body.getBytes(StandardCharsets.UTF_8));
-    start("  shutdownGrace: 1s\n");
+    start("");
     HttpResponse<byte[]> r = client.get("/v2/app/manifests/v1");
     assertThat(r.statusCode()).isEqualTo(502);
     assertThat(r.headers().map()).doesNotContainKey("x-injected");
@@ -111,7 +86,7 @@ class HostileInputIT {
     upstream.putManifest("app", "html", "text/html", "<html>login</html>".getBytes(StandardCharsets.UTF_8));
     TestImages.Image img = TestImages.image(2, 10);
     TestImages.publish(upstream, "app", "v1", img);
-    start("  shutdownGrace: 1s\n");
+    start("");
     assertThat(client.get("/v2/app/manifests/html").statusCode()).isEqualTo(502);
     upstream.lieManifestDigest = true;
     HttpResponse<byte[]> r = client.get("/v2/app/manifests/v1");
@@ -123,7 +98,7 @@ class HostileInputIT {
   void tagAnswer_doesNotDependOnOneClientsAccept() throws Exception {
     TestImages.Image img = TestImages.image(3, 10);
     TestImages.publish(upstream, "app", "v1", img);
-    start("  shutdownGrace: 1s\n");
+    start("");
     client.get("/v2/app/manifests/v1", "Accept", "*/*");
     assertThat(upstream.lastHeader("GET /v2/app/manifests/v1", "accept"))
         .isEqualTo(MediaTypes.upstreamAccept(MediaTypes.AcceptClass.INDEX));
@@ -134,7 +109,7 @@ class HostileInputIT {
 
   @Test
   void badPassthroughQuery_400_upstreamUntouched() throws Exception {
-    start("  shutdownGrace: 1s\n");
+    start("");
     for (String q : List.of("n=1|2", "n=%zz", "last=..", "n=-1", "last=a`b")) {
       assertThat(client.rawStatus("/v2/app/tags/list?" + q)).as(q).isEqualTo(400);
     }
@@ -146,7 +121,7 @@ class HostileInputIT {
 
   @Test
   void absoluteFormRequestTarget_served() throws Exception {
-    start("  shutdownGrace: 1s\n");
+    start("");
     try (Socket s = new Socket("127.0.0.1", server.port())) {
       s.getOutputStream().write(("GET http://wharf.example/v2/ HTTP/1.1\r\nHost: wharf.example\r\n"
           + "Connection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
@@ -159,7 +134,7 @@ class HostileInputIT {
   void clientThatStopsReadingAManifest_isDropped() throws Exception {
     byte[] big = ("{\"pad\":\"" + "x".repeat(3_500_000) + "\"}").getBytes(StandardCharsets.UTF_8);
     upstream.putManifest("app", "big", MediaTypes.OCI_MANIFEST, big);
-    start("  writeStallTimeout: 1s\n  shutdownGrace: 1s\n");
+    start("  writeStallTimeout: 1s\n");
     client.get("/v2/app/manifests/big");
     List<Socket> stalled = new ArrayList<>();
     try {
@@ -181,7 +156,7 @@ class HostileInputIT {
 
   @Test
   void slowlorisTrickle_closedAfterIdleTimeout() throws Exception {
-    start("  idleTimeout: 1s\n  shutdownGrace: 1s\n");
+    start("  idleTimeout: 1s\n");
     ScheduledExecutorService trickle = Executors.newSingleThreadScheduledExecutor();
     try (Socket s = new Socket("127.0.0.1", server.port())) {
       OutputStream out = s.getOutputStream();
@@ -212,7 +187,7 @@ class HostileInputIT {
 
   @Test
   void connectionsPastTheCap_503AndClosed() throws Exception {
-    start("  maxConnections: 3\n  shutdownGrace: 1s\n");
+    start("  maxConnections: 3\n");
     List<Socket> held = new ArrayList<>();
     try {
       for (int i = 0; i < 3; i++) {

@@ -2,45 +2,19 @@ package io.wharf.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.wharf.core.config.WharfConfig;
-import io.wharf.core.testing.ScriptedUpstream;
 import io.wharf.core.testing.TestImages;
-import io.wharf.server.testing.TestClient;
+import io.wharf.server.testing.WharfOnScriptedUpstream;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Tag answers: negative caching, upstream 429, HEAD without digest, restart, empty/unknown ns. */
 @Timeout(60)
-class TagFreshnessIT {
-  @TempDir Path store;
-  ScriptedUpstream upstream;
-  WharfServer server;
-  TestClient client;
-
-  @BeforeEach
-  void setUp() throws Exception {
-    upstream = new ScriptedUpstream();
-  }
-
-  @AfterEach
-  void tearDown() throws Exception {
-    if (server != null) {
-      server.close();
-    }
-    upstream.close();
-  }
+class TagFreshnessIT extends WharfOnScriptedUpstream {
 
   private void start(String upstreamYaml, String topYaml) {
-    server = WharfServer.start(WharfConfig.parse("listen: 127.0.0.1:0\n" + topYaml
-        + "upstreams:\n  - name: up\n    url: " + upstream.url() + "\n" + upstreamYaml
-        + "storage:\n  tiers:\n    - path: " + store + "\n"));
-    client = new TestClient(server.port());
+    start(topYaml, upstreamYaml, "");
   }
 
   @Test

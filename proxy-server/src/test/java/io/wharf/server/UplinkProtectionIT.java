@@ -3,48 +3,23 @@ package io.wharf.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.wharf.core.config.WharfConfig;
 import io.wharf.core.oci.Digest;
-import io.wharf.core.testing.ScriptedUpstream;
 import io.wharf.core.testing.TestImages;
 import io.wharf.server.testing.TestClient;
+import io.wharf.server.testing.WharfOnScriptedUpstream;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Connection caps, bandwidth caps and the circuit breaker, seen from a client. */
 @Timeout(60)
-class UplinkProtectionIT {
-  @TempDir Path store;
-  ScriptedUpstream upstream;
-  WharfServer server;
-  TestClient client;
-
-  @BeforeEach
-  void setUp() throws Exception {
-    upstream = new ScriptedUpstream();
-  }
-
-  @AfterEach
-  void tearDown() throws Exception {
-    if (server != null) {
-      server.close();
-    }
-    upstream.close();
-  }
+class UplinkProtectionIT extends WharfOnScriptedUpstream {
 
   private void start(String upstreamYaml) {
-    server = WharfServer.start(WharfConfig.parse("listen: 127.0.0.1:0\n"
-        + "upstreams:\n  - name: up\n    url: " + upstream.url() + "\n    retries: 0\n" + upstreamYaml
-        + "storage:\n  tiers:\n    - path: " + store + "\n"));
-    client = new TestClient(server.port());
+    start("", "    retries: 0\n" + upstreamYaml, "");
   }
 
   @Test

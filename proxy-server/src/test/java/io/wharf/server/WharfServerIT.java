@@ -3,12 +3,12 @@ package io.wharf.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.wharf.core.config.WharfConfig;
 import io.wharf.core.oci.Digest;
 import io.wharf.core.oci.MediaTypes;
 import io.wharf.core.testing.ScriptedUpstream;
 import io.wharf.core.testing.TestImages;
 import io.wharf.server.testing.TestClient;
+import io.wharf.server.testing.WharfOnScriptedUpstream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.http.HttpResponse;
@@ -21,41 +21,15 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Wharf as a whole, on real sockets, against a scripted upstream. */
 @Timeout(120)
-class WharfServerIT {
-  @TempDir Path store;
-  ScriptedUpstream upstream;
-  WharfServer server;
-  TestClient client;
-
-  @BeforeEach
-  void setUp() throws IOException {
-    upstream = new ScriptedUpstream();
-  }
-
-  @AfterEach
-  void tearDown() throws IOException {
-    if (server != null) {
-      server.close();
-    }
-    upstream.close();
-  }
+class WharfServerIT extends WharfOnScriptedUpstream {
 
   private void start(String upstreamExtra) {
-    String yaml = "listen: 127.0.0.1:0\n"
-        + "upstreams:\n  - name: up\n    url: " + upstream.url() + "\n    idleTimeout: 2s\n"
-        + "    retries: 3\n" + upstreamExtra
-        + "storage:\n  tiers:\n    - path: " + store + "\n"
-        + "server:\n  shutdownGrace: 2s\n";
-    server = WharfServer.start(WharfConfig.parse(yaml));
-    client = new TestClient(server.port());
+    start("", "    idleTimeout: 2s\n    retries: 3\n" + upstreamExtra, "");
   }
 
   private void start() {
@@ -73,8 +47,7 @@ class WharfServerIT {
   }
 
   private double meter(String name) {
-    var c = server.services().meters().registry().find(name).counter();
-    return c == null ? 0 : c.count();
+    return counter(name);
   }
 
   @Test

@@ -13,6 +13,7 @@ import java.time.Duration;
  * @param workerThreads event-loop threads (0: 2 × cores)
  * @param maxConnections open client connections in all; past it new ones get 503 and are closed
  * @param maxConnectionsPerClient open connections from one client address (0: no limit)
+ * @param tls TLS for the listener; absent means plain HTTP
  */
 public record ServerConfig(
     Duration shutdownGrace,
@@ -22,10 +23,11 @@ public record ServerConfig(
     Integer maxInitialLineLength,
     Integer workerThreads,
     Integer maxConnections,
-    Integer maxConnectionsPerClient) {
+    Integer maxConnectionsPerClient,
+    TlsConfig tls) {
 
   public static ServerConfig defaults() {
-    return new ServerConfig(null, null, null, null, null, null, null, null).withDefaults();
+    return new ServerConfig(null, null, null, null, null, null, null, null, null).withDefaults();
   }
 
   public ServerConfig withDefaults() {
@@ -37,7 +39,8 @@ public record ServerConfig(
         maxInitialLineLength == null ? 8 * 1024 : maxInitialLineLength,
         workerThreads == null ? 0 : workerThreads,
         maxConnections == null ? 20_000 : maxConnections,
-        maxConnectionsPerClient == null ? 0 : maxConnectionsPerClient);
+        maxConnectionsPerClient == null ? 0 : maxConnectionsPerClient,
+        tls == null ? null : tls.withDefaults());
   }
 
   void validate() {
@@ -57,6 +60,9 @@ public record ServerConfig(
     if (maxConnections < 1 || maxConnectionsPerClient < 0) {
       throw new ConfigException(
           "server.maxConnections must be positive and server.maxConnectionsPerClient zero or more");
+    }
+    if (tls != null) {
+      tls.validate();
     }
     if (workerThreads < 0) {
       throw new ConfigException("server.workerThreads must be zero or more");

@@ -29,6 +29,7 @@ import java.util.regex.Pattern;
  * @param breakerFailures consecutive transient failures (5xx, timeout, refused) that open the
  *     circuit breaker; 0 disables it
  * @param breakerOpenFor how long an open breaker fails requests fast before letting one through
+ * @param access which clients may pull through this upstream (open when absent)
  */
 public record UpstreamConfig(
     String name,
@@ -45,7 +46,8 @@ public record UpstreamConfig(
     String maxBandwidth,
     Duration queueTimeout,
     Integer breakerFailures,
-    Duration breakerOpenFor) {
+    Duration breakerOpenFor,
+    AccessConfig access) {
 
   public static final String DOCKER_HUB_NAME = "docker.io";
   public static final String DOCKER_HUB_URL = "https://registry-1.docker.io";
@@ -58,7 +60,8 @@ public record UpstreamConfig(
 
   public static UpstreamConfig of(String name, String url) {
     return new UpstreamConfig(
-            name, url, null, null, null, null, null, null, null, null, null, null, null, null, null)
+            name, url, null, null, null, null, null, null, null, null, null, null, null, null, null,
+            null)
         .withDefaults();
   }
 
@@ -79,7 +82,8 @@ public record UpstreamConfig(
         maxBandwidth,
         queueTimeout == null ? Duration.ofSeconds(10) : queueTimeout,
         breakerFailures == null ? 5 : breakerFailures,
-        breakerOpenFor == null ? Duration.ofSeconds(30) : breakerOpenFor);
+        breakerOpenFor == null ? Duration.ofSeconds(30) : breakerOpenFor,
+        access == null ? new AccessConfig(List.of(), null) : access.withDefaults());
   }
 
   /** {@link #maxBandwidth} in bytes per second, or 0 when unlimited. */
@@ -130,6 +134,7 @@ public record UpstreamConfig(
       throw new ConfigException(where + ".breakerFailures must be zero (off) or more");
     }
     positive(where + ".breakerOpenFor", breakerOpenFor, false);
+    access.validate(where + ".access");
   }
 
   private static void positive(String key, Duration d, boolean zeroOk) {

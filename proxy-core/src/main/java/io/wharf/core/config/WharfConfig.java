@@ -246,7 +246,8 @@ public record WharfConfig(
     }
     HostPort hp = HostPort.parse(listen, "listen");
     String host = hp.host().equals("0.0.0.0") || hp.host().equals("::") ? "localhost" : hp.host();
-    return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + hp.port();
+    String scheme = server != null && server.tls() != null ? "https" : "http";
+    return scheme + "://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + hp.port();
   }
 
   /** Returns a copy with the given listen address. */
@@ -269,11 +270,14 @@ public record WharfConfig(
         version, listen, externalUrl, name, ups, storage, server, unknownRegistry);
   }
 
-  /** Returns a copy with one disk tier at {@code dir}. */
+  /** Returns a copy with one disk tier at {@code dir} (retention and promotion settings kept). */
   public WharfConfig withStorageDir(String dir) {
     return new WharfConfig(
         version, listen, externalUrl, defaultUpstream, upstreams,
-        new StorageConfig(List.of(TierConfig.disk(dir))), server, unknownRegistry);
+        new StorageConfig(List.of(TierConfig.disk(dir)),
+            storage == null ? null : storage.retention(),
+            storage == null ? null : storage.promoteAfterHits()).withDefaults(),
+        server, unknownRegistry);
   }
 
   public WharfConfig withExternalUrl(String url) {

@@ -5,15 +5,16 @@ import io.wharf.core.oci.Digest;
 import io.wharf.core.oci.ErrorCode;
 import io.wharf.core.oci.RegistryException;
 import io.wharf.core.oci.RepositoryName;
-import io.wharf.core.store.DiskStore;
+import io.wharf.core.store.Placement;
 import io.wharf.core.store.SharedFile;
+import io.wharf.core.store.StoreException;
+import io.wharf.core.store.TieredStore;
 import io.wharf.core.upstream.BlobStream;
 import io.wharf.core.upstream.RegistryClient;
 import io.wharf.core.upstream.UpstreamException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
@@ -51,7 +52,18 @@ import org.slf4j.LoggerFactory;
  *       once; no retry could make the same upstream right.
  *   <li>On failure the temp file is deleted, nothing is stored, every reader is told and cuts its
  *       connection (the last byte was never released), and the next request starts afresh.
+ *   <li>No tier has room ({@link TieredStore#place} when the upstream has told the length, or a
+ *       blob of unknown length outgrowing its tier): the fetch fails with 503 and {@code
+ *       Retry-After} for the leader and every joined reader; nothing partial is kept. A write
+ *       error (disk full behind our back) fails it too and makes placements skip that tier for a
+ *       while, so the next request spills to the next tier.
  * </ul>
+ *
+ * <h2>Where the bytes go</h2>
+ *
+ * The temp file is created once the upstream's first response says how long the blob is: the
+ * store reserves that many bytes in the fastest tier with room (see {@link TieredStore}) and the
+ * file lives in that tier's {@code tmp/}, so the final rename never crosses file systems.
  */
 final class BlobDownload {
   private static final Logger log = LoggerFactory.getLogger(BlobDownload.class);
@@ -59,7 +71,7 @@ final class BlobDownload {
   private final GrowingBlob blob;
   private final RegistryClient client;
   private final RepositoryName repo;
-  private final DiskStore store;
+  private final TieredStore store;
   private final SerialExecutor serial;
   private final ScheduledExecutorService scheduler;
   private final WharfMeters meters;
@@ -67,6 +79,7 @@ final class BlobDownload {
   private final int maxRetries;
 
   // Everything below is touched only on the serial executor.
+  private Placement placement;
   private Path tempPath;
   private FileChannel out;
   private SharedFile readFile;
@@ -81,7 +94,7 @@ final class BlobDownload {
       GrowingBlob blob,
       RegistryClient client,
       RepositoryName repo,
-      DiskStore store,
+      TieredStore store,
       Executor diskExecutor,
       ScheduledExecutorService scheduler,
       WharfMeters meters,
@@ -119,15 +132,37 @@ final class BlobDownload {
         onDone.run();
         return;
       }
-      tempPath = store.newTempPath(blob.digest());
-      out = FileChannel.open(tempPath, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-      readFile = SharedFile.open(tempPath);
       hasher = blob.digest().newHasher();
       meters.fetchStarted(blob.upstream());
       request();
-    } catch (IOException | RuntimeException e) {
+    } catch (RuntimeException e) {
       fail(new RegistryException(
-          ErrorCode.UNAVAILABLE, 503, what() + ": cannot create temp file: " + e, e), "io_error");
+          ErrorCode.UNAVAILABLE, 503, what() + ": cannot read the store: " + e, e), "io_error");
+    }
+  }
+
+  /** Reserves room for the blob in a tier and opens its temp file; false if the fetch failed. */
+  private boolean place() {
+    try {
+      placement = store.place(blob.digest(), blob.length());
+    } catch (StoreException e) {
+      fail(new StoreException(what() + ": " + e.getMessage(), e, e.retryAfterSeconds()),
+          "no_room");
+      return false;
+    } catch (RuntimeException e) {
+      fail(new RegistryException(ErrorCode.UNAVAILABLE, 503, what() + ": " + e, e), "io_error");
+      return false;
+    }
+    tempPath = placement.tempPath();
+    try {
+      out = FileChannel.open(tempPath, StandardOpenOption.WRITE);
+      readFile = SharedFile.open(tempPath);
+      return true;
+    } catch (IOException e) {
+      placement.writeFailed(e);
+      fail(new RegistryException(
+          ErrorCode.UNAVAILABLE, 503, what() + ": cannot open temp file: " + e, e), "io_error");
+      return false;
     }
   }
 
@@ -148,14 +183,14 @@ final class BlobDownload {
       return;
     }
     if (!blob.learnLength(stream.totalLength())) {
-      cancelBody(stream);
+      stream.discard();
       fail(upstreamBad("upstream changed the blob's length from " + blob.length() + " to "
           + stream.totalLength()), "upstream_error");
       return;
     }
     long skip = written - stream.startOffset();
     if (skip < 0) {
-      cancelBody(stream);
+      stream.discard();
       fail(upstreamBad("upstream resumed at " + stream.startOffset() + " but only " + written
           + " bytes are on disk"), "upstream_error");
       return;
@@ -163,6 +198,10 @@ final class BlobDownload {
     if (offset > 0 && skip > 0) {
       log.info("{}: upstream ignored Range from {}; skipping {} bytes already on disk", what(),
           offset, skip);
+    }
+    if (placement == null && !place()) {
+      stream.discard();
+      return;
     }
     if (!startedSignalled) {
       startedSignalled = true;
@@ -172,23 +211,6 @@ final class BlobDownload {
     stream.body().subscribe(current);
   }
 
-  private static void cancelBody(BlobStream stream) {
-    stream.body().subscribe(new Flow.Subscriber<>() {
-      @Override
-      public void onSubscribe(Flow.Subscription s) {
-        s.cancel();
-      }
-
-      @Override
-      public void onNext(List<ByteBuffer> item) {}
-
-      @Override
-      public void onError(Throwable t) {}
-
-      @Override
-      public void onComplete() {}
-    });
-  }
 
   private void write(Body body, List<ByteBuffer> buffers) {
     if (finished || body != current) {
@@ -214,6 +236,13 @@ final class BlobDownload {
               "digest_mismatch");
           return;
         }
+        if (!placement.ensure(written + n)) {
+          body.cancel();
+          fail(new StoreException(what() + ": tier " + placement.tierName() + " has no room for "
+              + (written + n) + " bytes of a blob of unannounced length", null,
+              TieredStore.NO_ROOM_RETRY_AFTER_SECONDS), "no_room");
+          return;
+        }
         hasher.update(buf.duplicate());
         long pos = written;
         while (buf.hasRemaining()) {
@@ -225,6 +254,7 @@ final class BlobDownload {
       body.requestMore();
     } catch (IOException e) {
       body.cancel();
+      placement.writeFailed(e);
       fail(new RegistryException(ErrorCode.UNAVAILABLE, 503,
           what() + ": writing to " + tempPath.getParent() + " failed: " + e, e), "io_error");
     }
@@ -257,7 +287,7 @@ final class BlobDownload {
     try {
       out.force(true);
       out.close();
-      store.commitBlob(tempPath, blob.digest());
+      store.commit(placement, blob.digest());
     } catch (IOException | RuntimeException e) {
       fail(new RegistryException(ErrorCode.UNAVAILABLE, 503,
           what() + ": storing the verified blob failed: " + e, e), "io_error");
@@ -317,11 +347,11 @@ final class BlobDownload {
       if (out != null) {
         out.close();
       }
-      if (tempPath != null) {
-        Files.deleteIfExists(tempPath);
-      }
     } catch (IOException e) {
-      log.warn("{}: removing temp file failed: {}", what(), e.toString());
+      log.warn("{}: closing temp file failed: {}", what(), e.toString());
+    }
+    if (placement != null) {
+      store.abandon(placement);
     }
     if (readFile != null && !startedSignalled) {
       readFile.release();

@@ -2,7 +2,7 @@ package io.wharf.core.fetch;
 
 import io.wharf.core.oci.Digest;
 import io.wharf.core.oci.RepositoryName;
-import io.wharf.core.store.DiskStore;
+import io.wharf.core.store.TieredStore;
 import io.wharf.core.store.SharedFile;
 import io.wharf.core.upstream.RegistryClient;
 import java.util.Optional;
@@ -15,11 +15,11 @@ import java.util.concurrent.Executor;
  * thread, so callers hop back to their own event loop.
  */
 public final class BlobService {
-  private final DiskStore store;
+  private final TieredStore store;
   private final InFlightFetches inFlight;
   private final Executor diskExecutor;
 
-  public BlobService(DiskStore store, InFlightFetches inFlight, Executor diskExecutor) {
+  public BlobService(TieredStore store, InFlightFetches inFlight, Executor diskExecutor) {
     this.store = store;
     this.inFlight = inFlight;
     this.diskExecutor = diskExecutor;
@@ -84,7 +84,7 @@ public final class BlobService {
     return inFlight;
   }
 
-  public DiskStore store() {
+  public TieredStore store() {
     return store;
   }
 }

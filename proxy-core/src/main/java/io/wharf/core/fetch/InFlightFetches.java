@@ -3,7 +3,7 @@ package io.wharf.core.fetch;
 import io.wharf.core.metrics.WharfMeters;
 import io.wharf.core.oci.Digest;
 import io.wharf.core.oci.RepositoryName;
-import io.wharf.core.store.DiskStore;
+import io.wharf.core.store.TieredStore;
 import io.wharf.core.upstream.RegistryClient;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
@@ -16,13 +16,14 @@ import java.util.concurrent.ScheduledExecutorService;
  */
 public final class InFlightFetches {
   private final ConcurrentHashMap<Digest, GrowingBlob> inFlight = new ConcurrentHashMap<>();
-  private final DiskStore store;
+  private final TieredStore store;
   private final Executor diskExecutor;
   private final ScheduledExecutorService scheduler;
   private final WharfMeters meters;
 
   public InFlightFetches(
-      DiskStore store, Executor diskExecutor, ScheduledExecutorService scheduler, WharfMeters meters) {
+      TieredStore store, Executor diskExecutor, ScheduledExecutorService scheduler,
+      WharfMeters meters) {
     this.store = store;
     this.diskExecutor = diskExecutor;
     this.scheduler = scheduler;

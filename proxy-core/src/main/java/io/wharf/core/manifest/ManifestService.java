@@ -53,7 +53,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ManifestService {
   private static final Logger log = LoggerFactory.getLogger(ManifestService.class);
-  private static final long MAX_MEMORY_BYTES = 64L << 20;
+  /** Memory for manifests by digest when no {@code memory} tier is configured. */
+  public static final long DEFAULT_MEMORY_BYTES = 64L << 20;
   private static final Duration STALE_RETRY = Duration.ofSeconds(10);
 
   private final DiskStore store;
@@ -78,6 +79,16 @@ public final class ManifestService {
   public ManifestService(
       DiskStore store, Executor diskExecutor, WharfMeters meters, Ticker ticker,
       java.util.function.LongSupplier wallClockMillis) {
+    this(store, diskExecutor, meters, ticker, wallClockMillis, DEFAULT_MEMORY_BYTES);
+  }
+
+  /**
+   * @param memoryBytes heap budget for manifests by digest (the {@code memory} tier's {@code
+   *     maxSize})
+   */
+  public ManifestService(
+      DiskStore store, Executor diskExecutor, WharfMeters meters, Ticker ticker,
+      java.util.function.LongSupplier wallClockMillis, long memoryBytes) {
     this.store = store;
     this.tagStore = new TagRecordStore(store);
     this.diskExecutor = diskExecutor;
@@ -88,7 +99,7 @@ public final class ManifestService {
         Caffeine.newBuilder()
             .executor(diskExecutor)
             .ticker(ticker)
-            .maximumWeight(MAX_MEMORY_BYTES)
+            .maximumWeight(memoryBytes)
             .<Digest, Manifest>weigher((d, m) -> m.body().length + 200)
             .buildAsync();
     this.byTag =
@@ -117,8 +128,13 @@ public final class ManifestService {
   }
 
   public static ManifestService create(DiskStore store, Executor diskExecutor, WharfMeters meters) {
+    return create(store, diskExecutor, meters, DEFAULT_MEMORY_BYTES);
+  }
+
+  public static ManifestService create(
+      DiskStore store, Executor diskExecutor, WharfMeters meters, long memoryBytes) {
     return new ManifestService(store, diskExecutor, meters, Ticker.systemTicker(),
-        System::currentTimeMillis);
+        System::currentTimeMillis, memoryBytes);
   }
 
   /**

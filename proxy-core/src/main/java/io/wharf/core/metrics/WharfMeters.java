@@ -36,6 +36,16 @@ public final class WharfMeters {
   public static final String STORE_FS_FREE = "wharf.store.filesystem.free";
   public static final String STORE_FS_SIZE = "wharf.store.filesystem.size";
 
+  public static final String STORE_ENTRIES = "wharf.store.entries";
+  public static final String STORE_BYTES = "wharf.store.bytes";
+  public static final String STORE_RESERVED = "wharf.store.reserved.bytes";
+  public static final String STORE_CAPACITY = "wharf.store.capacity.bytes";
+  public static final String STORE_LOOKUPS = "wharf.store.lookups";
+  public static final String STORE_EVICTIONS = "wharf.store.evictions";
+  public static final String STORE_PROMOTIONS = "wharf.store.promotions";
+  public static final String STORE_NO_ROOM = "wharf.store.no.room";
+  public static final String STORE_WRITE_FAILURES = "wharf.store.write.failures";
+
   private final MeterRegistry registry;
   private final AtomicInteger inFlight = new AtomicInteger();
   private final java.util.Map<String, java.util.concurrent.atomic.AtomicLong> rateLimits =
@@ -108,9 +118,10 @@ public final class WharfMeters {
   }
 
   /**
-   * Free and total bytes of the file system that holds a disk tier ({@code tier}: its index in the
-   * configuration). Read at scrape time. This is the file system, not the tier's byte budget; the
-   * "disk nearly full" alert uses it until the tiers publish their own accounting.
+   * Free and total bytes of the file system that holds a disk tier ({@code tier}: its name, as in
+   * {@link #tierGauges}). Read at scrape time. A tier sitting at its byte budget is normal for a
+   * cache that evicts; a file system running out under it (other tenants, {@code minFree}) is not,
+   * and is what the "disk nearly full" alert watches.
    */
   public void storeFilesystem(String tier, java.nio.file.Path path) {
     java.nio.file.FileStore fs;
@@ -212,5 +223,66 @@ public final class WharfMeters {
         .maximumExpectedValue(Duration.ofMinutes(5))
         .register(registry)
         .record(duration);
+  }
+
+  /** Gauges of one storage tier ({@code tier}: memory, disk0, disk1, …). */
+  public void tierGauges(String tier, java.util.function.LongSupplier entries,
+      java.util.function.LongSupplier bytes, java.util.function.LongSupplier reserved,
+      java.util.function.LongSupplier capacity) {
+    io.micrometer.core.instrument.Gauge.builder(STORE_ENTRIES, entries::getAsLong)
+        .description("Blobs held by a storage tier").tags("tier", tier).register(registry);
+    io.micrometer.core.instrument.Gauge.builder(STORE_BYTES, bytes::getAsLong).baseUnit("bytes")
+        .description("Bytes of the blobs held by a storage tier").tags("tier", tier)
+        .register(registry);
+    io.micrometer.core.instrument.Gauge.builder(STORE_RESERVED, reserved::getAsLong)
+        .description("Bytes of a tier's budget reserved for fetches and copies in progress")
+        .tags("tier", tier).register(registry);
+    io.micrometer.core.instrument.Gauge.builder(STORE_CAPACITY, capacity::getAsLong)
+        .description("A storage tier's byte budget (maxSize; absent = unbounded)")
+        .tags("tier", tier).register(registry);
+  }
+
+  /** A blob look-up in one tier; {@code result}: hit, miss. */
+  public void tierLookup(String tier, String result) {
+    Counter.builder(STORE_LOOKUPS)
+        .description("Blob look-ups per storage tier, by result")
+        .tags("tier", tier, "result", result)
+        .register(registry)
+        .increment();
+  }
+
+  /** A blob left a tier; {@code result}: demoted (to a lower tier), deleted, expired. */
+  public void tierEviction(String tier, String result) {
+    Counter.builder(STORE_EVICTIONS)
+        .description("Blobs evicted from a storage tier, by what became of them")
+        .tags("tier", tier, "result", result)
+        .register(registry)
+        .increment();
+  }
+
+  /** A hot blob was copied up into {@code tier}. */
+  public void tierPromotion(String tier) {
+    Counter.builder(STORE_PROMOTIONS)
+        .description("Blobs promoted into a storage tier because they proved hot")
+        .tags("tier", tier)
+        .register(registry)
+        .increment();
+  }
+
+  /** A fetch found no tier with room: it was refused (503) and nothing was stored. */
+  public void storeNoRoom() {
+    Counter.builder(STORE_NO_ROOM)
+        .description("Blob fetches refused because no storage tier had room")
+        .register(registry)
+        .increment();
+  }
+
+  /** A write to a tier failed; it is skipped for a while. */
+  public void tierWriteFailure(String tier) {
+    Counter.builder(STORE_WRITE_FAILURES)
+        .description("Writes that failed on a storage tier (it is then skipped for a while)")
+        .tags("tier", tier)
+        .register(registry)
+        .increment();
   }
 }

@@ -17,8 +17,15 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
+import java.nio.file.FileVisitResult;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -295,6 +302,101 @@ public final class DiskStore implements AutoCloseable {
       } catch (IOException ignored) {
         // nothing to do
       }
+    }
+  }
+
+  /** True if {@code d} is stored as a manifest here (its bytes are then not a tier's to evict). */
+  public boolean isManifest(Digest d) {
+    return Files.exists(manifestTypePath(d));
+  }
+
+  /** One blob file found by {@link #scanBlobs}. */
+  public record ScannedBlob(Digest digest, long size, long lastUsedMillis) {}
+
+  /** What {@link #scanBlobs} found. */
+  public record ScanResult(List<ScannedBlob> blobs, int removed) {}
+
+  /**
+   * Lists every blob under {@code blobs/} whose path is exactly {@code <alg>/<2 hex>/<hex>} for a
+   * valid digest, as a regular file; every other file there (wrong name, wrong directory, symbolic
+   * link, an empty file not named by the empty digest) is deleted, never trusted. Manifests are
+   * skipped: they are no tier's to evict. Recency is the later of the file's access and
+   * modification times (Wharf refreshes the modification time of blobs it serves, so this works
+   * on {@code noatime} mounts too). Contents are not hashed here: files only reach their digest
+   * path after verification, fsync and an atomic rename. Blocking.
+   */
+  public ScanResult scanBlobs() throws IOException {
+    Set<String> manifestHex = new HashSet<>();
+    if (Files.isDirectory(manifests)) {
+      Files.walkFileTree(manifests, new SimpleFileVisitor<>() {
+        @Override
+        public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+          String n = file.getFileName().toString();
+          if (n.endsWith(".type")) {
+            manifestHex.add(file.getParent().getParent().getFileName() + ":"
+                + n.substring(0, n.length() - 5));
+          }
+          return FileVisitResult.CONTINUE;
+        }
+      });
+    }
+    List<ScannedBlob> found = new ArrayList<>();
+    int[] removed = new int[1];
+    if (!Files.isDirectory(blobs)) {
+      return new ScanResult(found, 0);
+    }
+    Files.walkFileTree(blobs, new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+        Digest d = digestOf(blobs.relativize(file));
+        String why = null;
+        if (d == null) {
+          why = "its path is not blobs/<algorithm>/<2 hex>/<hex>";
+        } else if (!attrs.isRegularFile()) {
+          why = "it is not a regular file";
+        } else if (attrs.size() == 0 && !d.equals(EMPTY)) {
+          why = "it is empty but named by a non-empty digest";
+        }
+        if (why != null) {
+          log.warn("removing {}: {}", file, why);
+          Files.deleteIfExists(file);
+          removed[0]++;
+          return FileVisitResult.CONTINUE;
+        }
+        if (manifestHex.contains(d.algorithm() + ":" + d.hex())) {
+          return FileVisitResult.CONTINUE;
+        }
+        long used = Math.max(attrs.lastAccessTime().toMillis(), attrs.lastModifiedTime().toMillis());
+        found.add(new ScannedBlob(d, attrs.size(), used));
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult visitFileFailed(Path file, IOException e) {
+        log.warn("cannot read {} while scanning the store: {}", file, e.toString());
+        return FileVisitResult.CONTINUE;
+      }
+    });
+    return new ScanResult(found, removed[0]);
+  }
+
+  private static final Digest EMPTY = Digest.sha256Of(new byte[0]);
+
+  /** The digest a path relative to {@code blobs/} names, or null if its shape is wrong. */
+  static Digest digestOf(Path rel) {
+    if (rel.getNameCount() != 3) {
+      return null;
+    }
+    String alg = rel.getName(0).toString();
+    String prefix = rel.getName(1).toString();
+    String hex = rel.getName(2).toString();
+    if (hex.length() < 2 || !hex.startsWith(prefix) || prefix.length() != 2) {
+      return null;
+    }
+    try {
+      return new Digest(alg, hex);
+    } catch (RuntimeException e) {
+      return null;
     }
   }
 

@@ -8,4 +8,9 @@ public final class StoreException extends RegistryException {
   public StoreException(String message, Throwable cause) {
     super(ErrorCode.UNAVAILABLE, 503, message, cause);
   }
+
+  /** A 503 that tells the client when to try again ({@code Retry-After}). */
+  public StoreException(String message, Throwable cause, long retryAfterSeconds) {
+    super(ErrorCode.UNAVAILABLE, 503, message, cause, retryAfterSeconds);
+  }
 }

@@ -14,4 +14,27 @@ import java.util.concurrent.Flow;
  * @param body the body; subscribe once and {@code request(n)} only as fast as you can write;
  *     cancel the subscription to abort
  */
-public record BlobStream(long startOffset, long totalLength, Flow.Publisher<List<ByteBuffer>> body) {}
+public record BlobStream(long startOffset, long totalLength, Flow.Publisher<List<ByteBuffer>> body) {
+
+  /** Takes a body only to cancel it: for callers that wanted the headers alone. */
+  static final Flow.Subscriber<List<ByteBuffer>> CANCELLING = new Flow.Subscriber<>() {
+    @Override
+    public void onSubscribe(Flow.Subscription s) {
+      s.cancel();
+    }
+
+    @Override
+    public void onNext(List<ByteBuffer> item) {}
+
+    @Override
+    public void onError(Throwable t) {}
+
+    @Override
+    public void onComplete() {}
+  };
+
+  /** Cancels the body without reading it (frees the connection slot and the socket). */
+  public void discard() {
+    body.subscribe(CANCELLING);
+  }
+}

@@ -176,7 +176,7 @@ public final class RegistryClient implements AutoCloseable {
                   .thenApply(got -> {
                     requireOk(op, got);
                     transport.record(op.kind, "ok");
-                    got.response().body().subscribe(CANCELLING);
+                    got.response().body().subscribe(BlobStream.CANCELLING);
                     return new BlobHead(got.response().headers().firstValueAsLong("content-length").orElse(-1));
                   });
             }));
@@ -207,7 +207,7 @@ public final class RegistryClient implements AutoCloseable {
                 String cr = resp.headers().firstValue("content-range").orElse("");
                 Matcher m = CONTENT_RANGE.matcher(cr.strip());
                 if (!m.matches() || Long.parseLong(m.group(1)) != offset) {
-                  resp.body().subscribe(CANCELLING);
+                  resp.body().subscribe(BlobStream.CANCELLING);
                   throw recorded(op, new UpstreamFailure(Kind.BAD_RESPONSE,
                       "206 with Content-Range '" + shorten(cr) + "' for a request from byte " + offset, 206, -1, null));
                 }
@@ -413,20 +413,4 @@ public final class RegistryClient implements AutoCloseable {
     return s.length() <= 80 ? s : s.substring(0, 80) + "...";
   }
 
-  /** Takes a body only to cancel it: used where the headers were all we wanted. */
-  private static final Flow.Subscriber<List<ByteBuffer>> CANCELLING = new Flow.Subscriber<>() {
-    @Override
-    public void onSubscribe(Flow.Subscription s) {
-      s.cancel();
-    }
-
-    @Override
-    public void onNext(List<ByteBuffer> item) {}
-
-    @Override
-    public void onError(Throwable t) {}
-
-    @Override
-    public void onComplete() {}
-  };
 }

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Once headers are out, an error can only cut the connection: a fetch that fails, or a digest
  * that does not match, closes the socket before the final byte, so the client never sees a
- * complete wrong blob. (TLS, which cannot take file regions, is not served yet.)
+ * complete wrong blob. Under TLS, which cannot take file regions, chunks are read into pooled
+ * buffers on the disk executor instead, one at a time.
  *
  * <p>A {@code Range} whose bytes are not there yet is waited for, not answered with 416; if the
  * length is not known yet (chunked upstream), the range waits until it is.
@@ -39,12 +40,15 @@ import org.slf4j.LoggerFactory;
 final class BlobResponder {
   private static final Logger log = LoggerFactory.getLogger(BlobResponder.class);
   private static final long MAX_REGION = 8L << 20;
+  private static final int TLS_CHUNK = 64 * 1024;
 
   private final ChannelHandlerContext ctx;
   private final BlobReader reader;
   private final Digest digest;
   private final Ranges.Spec range;
   private final Listener listener;
+  private final boolean tls;
+  private final java.util.concurrent.Executor diskExecutor;
 
   private boolean headersSent;
   private boolean chunked;
@@ -63,8 +67,10 @@ final class BlobResponder {
 
   BlobResponder(
       ChannelHandlerContext ctx, BlobReader reader, Digest digest, Ranges.Spec range,
-      Listener listener) {
+      Listener listener, java.util.concurrent.Executor diskExecutor) {
     this.ctx = ctx;
+    this.tls = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null;
+    this.diskExecutor = diskExecutor;
     this.reader = reader;
     this.digest = digest;
     this.range = range;
@@ -195,6 +201,10 @@ final class BlobResponder {
   }
 
   private void writeSlice(long position, long count) {
+    if (tls) {
+      writeCopied(position, (int) Math.min(count, TLS_CHUNK));
+      return;
+    }
     writePending = true;
     ChannelFuture f = ctx.writeAndFlush(new SharedFileRegion(reader.file(), position, count));
     long n = count;
@@ -207,6 +217,58 @@ final class BlobResponder {
       pos += n;
       sent += n;
       pump();
+    });
+  }
+
+  /**
+   * TLS cannot encrypt a file region: read one chunk into a pooled buffer on the disk executor,
+   * then write it from the event loop. Still one chunk in flight per connection.
+   */
+  private void writeCopied(long position, int n) {
+    writePending = true;
+    io.wharf.core.store.SharedFile file = reader.file().retain();
+    diskExecutor.execute(() -> {
+      io.netty.buffer.ByteBuf buf = ctx.alloc().directBuffer(n);
+      Exception error = null;
+      try {
+        java.nio.ByteBuffer nio = buf.nioBuffer(0, n);
+        while (nio.hasRemaining()) {
+          if (file.channel().read(nio, position + nio.position()) < 0) {
+            throw new java.io.EOFException("blob file shorter than expected");
+          }
+        }
+        buf.writerIndex(n);
+      } catch (java.io.IOException | RuntimeException e) {
+        buf.release();
+        error = e;
+      } finally {
+        file.release();
+      }
+      Exception failed = error;
+      ctx.executor().execute(() -> {
+        if (failed != null) {
+          log.error("reading blob {} at {} failed: {}", digest, position, failed.toString());
+          writePending = false;
+          ctx.close();
+          finish(false);
+          return;
+        }
+        if (finished) {
+          buf.release();
+          return;
+        }
+        ctx.writeAndFlush(new io.netty.handler.codec.http.DefaultHttpContent(buf))
+            .addListener(f -> {
+              writePending = false;
+              if (!f.isSuccess()) {
+                finish(false);
+                return;
+              }
+              pos += n;
+              sent += n;
+              pump();
+            });
+      });
     });
   }
 

@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.wharf.core.access.AccessControl;
 import io.wharf.core.fetch.BlobReader;
 import io.wharf.core.manifest.Manifest;
 import io.wharf.core.oci.ErrorCode;
@@ -168,15 +169,15 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     }
     try {
       if (route instanceof Route.Base) {
-        sendJson(200, "{}".getBytes(StandardCharsets.UTF_8), head);
+        base(head);
       } else if (route instanceof Route.Manifest m) {
-        manifest(m, head);
+        authorized(m.ns(), m.name(), () -> manifest(m, head));
       } else if (route instanceof Route.Blob b) {
-        blob(b, head);
+        authorized(b.ns(), b.name(), () -> blob(b, head));
       } else if (route instanceof Route.Tags t) {
-        passthrough(t.ns(), t.name(), head, t);
+        authorized(t.ns(), t.name(), () -> passthrough(t.ns(), t.name(), head, t));
       } else if (route instanceof Route.Referrers r) {
-        passthrough(r.ns(), r.name(), head, r);
+        authorized(r.ns(), r.name(), () -> passthrough(r.ns(), r.name(), head, r));
       } else if (route instanceof Route.Unsupported u) {
         unsupported(u.what() + " is not supported: Wharf is a read-only pull-through mirror");
       } else if (route instanceof Route.Metrics) {
@@ -198,6 +199,60 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   private String accept() {
     java.util.List<String> all = current.headers().getAll(HttpHeaderNames.ACCEPT);
     return all.isEmpty() ? null : String.join(", ", all);
+  }
+
+  // ---- access control ----
+
+  private java.net.InetAddress clientAddress() {
+    return ((java.net.InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
+  }
+
+  /** Runs {@code proceed} if the client may pull through the upstream this name routes to. */
+  private void authorized(String ns, io.wharf.core.oci.RepositoryName name, Runnable proceed) {
+    AccessControl access = services.access();
+    if (access.allOpen()) {
+      proceed.run();
+      return;
+    }
+    String upstream = services.router().route(ns, name).upstream();
+    access.check(upstream, clientAddress(), current.headers().get(HttpHeaderNames.AUTHORIZATION))
+        .whenCompleteAsync((d, err) -> safely(() -> {
+          if (err != null) {
+            fail(err);
+          } else if (d.outcome() == AccessControl.Outcome.ALLOWED) {
+            proceed.run();
+          } else {
+            refuse(d, upstream);
+          }
+        }), ctx.executor());
+  }
+
+  private void base(boolean head) {
+    services.access().checkAny(clientAddress(), current.headers().get(HttpHeaderNames.AUTHORIZATION))
+        .whenCompleteAsync((d, err) -> safely(() -> {
+          if (err != null) {
+            fail(err);
+          } else if (d.outcome() == AccessControl.Outcome.ALLOWED) {
+            sendJson(200, "{}".getBytes(StandardCharsets.UTF_8), head);
+          } else {
+            refuse(d, services.access().firstAuthenticatedUpstream());
+          }
+        }), ctx.executor());
+  }
+
+  private void refuse(AccessControl.Decision d, String upstream) {
+    log.info("refused {} {} from {}{}: {}", current.method(), current.uri(), clientAddress().getHostAddress(),
+        d.user() == null ? "" : " (user " + d.user() + ")", d.reason());
+    boolean head = current.method().equals(HttpMethod.HEAD);
+    FullHttpResponse r;
+    if (d.outcome() == AccessControl.Outcome.FORBIDDEN) {
+      r = OciErrors.response(ErrorCode.DENIED, 403, "access denied: " + d.reason(), head);
+    } else {
+      r = OciErrors.response(ErrorCode.UNAUTHORIZED, 401, "authentication required", head);
+      r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE,
+          "Basic realm=\"" + AccessControl.realm(upstream) + "\", charset=\"UTF-8\"");
+    }
+    send(r);
   }
 
   private void unsupported(String message) {
@@ -282,7 +337,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
             completeRequest(499, 0);
             return;
           }
-          streaming = new BlobResponder(ctx, reader, b.digest(), range, this::blobFinished);
+          streaming = new BlobResponder(ctx, reader, b.digest(), range, this::blobFinished,
+              services.diskExecutor());
           streaming.start();
         }), ctx.executor());
   }
