@@ -66,6 +66,7 @@ public final class WharfServer implements AutoCloseable {
   private final EventLoopGroup workers;
   private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private Channel listener;
+  private Channel adminListener;
   private boolean closed;
 
   private WharfServer(WharfConfig config, Map<String, String> env) {
@@ -154,11 +155,50 @@ public final class WharfServer implements AutoCloseable {
     } catch (Exception e) {
       throw new IllegalStateException("cannot listen on " + config.listen() + ": " + e.getMessage(), e);
     }
+    if (config.admin() != null) {
+      bindAdmin();
+    }
     services.ready.set(true);
     log.info("Wharf listening on {} ({}, {}), upstreams {}, default {}", listener.localAddress(),
         Epoll.isAvailable() ? "epoll" : "nio", config.server().tls() == null ? "plain HTTP" : "TLS",
         config.upstreams().stream().map(u -> u.name() + "=" + u.url()).toList(),
         config.defaultUpstream());
+  }
+
+  private void bindAdmin() {
+    WharfConfig.HostPort hp = WharfConfig.HostPort.parse(config.admin().listen(), "admin.listen");
+    io.wharf.server.handler.AdminHandler handler =
+        new io.wharf.server.handler.AdminHandler(services, config.admin().resolveToken(System.getenv()));
+    ServerBootstrap b = new ServerBootstrap()
+        .group(boss, workers)
+        .channel(Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
+        .childHandler(new io.netty.channel.ChannelInitializer<io.netty.channel.socket.SocketChannel>() {
+          @Override
+          protected void initChannel(io.netty.channel.socket.SocketChannel ch) {
+            channels.add(ch);
+            ch.pipeline().addLast(new io.netty.handler.codec.http.HttpServerCodec(4096, 8192, 8192),
+                new io.netty.handler.codec.http.HttpObjectAggregator(0),
+                new io.netty.handler.timeout.ReadTimeoutHandler(60),
+                handler);
+          }
+        });
+    try {
+      adminListener = b.bind(new InetSocketAddress(hp.host(), hp.port())).sync().channel();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while binding " + config.admin().listen(), e);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot listen on admin address " + config.admin().listen()
+          + ": " + e.getMessage(), e);
+    }
+    log.info("admin listener on {} (/metrics{}, /healthz, /readyz)", adminListener.localAddress(),
+        config.admin().token() != null || config.admin().tokenFile() != null
+            || config.admin().tokenEnv() != null ? " behind a token" : "");
+  }
+
+  /** Port of the admin listener, or -1 when there is none. */
+  public int adminPort() {
+    return adminListener == null ? -1 : ((InetSocketAddress) adminListener.localAddress()).getPort();
   }
 
   public int port() {
@@ -184,6 +224,9 @@ public final class WharfServer implements AutoCloseable {
     services.ready.set(false);
     if (listener != null) {
       listener.close().syncUninterruptibly();
+    }
+    if (adminListener != null) {
+      adminListener.close().syncUninterruptibly();
     }
     long grace = config.server().shutdownGrace().toMillis();
     try {

@@ -34,6 +34,7 @@ import java.util.Set;
  * @param upstreams upstream registries
  * @param storage storage tiers
  * @param server listener limits and timeouts
+ * @param admin the admin listener ({@code /metrics}, health); absent means none
  * @param unknownRegistry what a request whose {@code ns} names no configured upstream (or is
  *     empty) gets: {@code reject} (404 NAME_UNKNOWN naming it) or {@code default} (the default
  *     upstream)
@@ -46,7 +47,8 @@ public record WharfConfig(
     List<UpstreamConfig> upstreams,
     StorageConfig storage,
     ServerConfig server,
-    UnknownRegistry unknownRegistry) {
+    UnknownRegistry unknownRegistry,
+    AdminConfig admin) {
 
   /** Policy for an {@code ns} that no upstream answers to. */
   public enum UnknownRegistry {
@@ -60,7 +62,7 @@ public record WharfConfig(
 
   /** The embedded default: Docker Hub, local disk, port 5000. */
   public static WharfConfig defaults() {
-    return new WharfConfig(null, null, null, null, null, null, null, null).withDefaults();
+    return new WharfConfig(null, null, null, null, null, null, null, null, null).withDefaults();
   }
 
   /** Reads and validates a YAML file. */
@@ -177,7 +179,8 @@ public record WharfConfig(
         ups,
         storage == null ? StorageConfig.defaults() : storage.withDefaults(),
         server == null ? ServerConfig.defaults() : server.withDefaults(),
-        unknownRegistry == null ? UnknownRegistry.reject : unknownRegistry);
+        unknownRegistry == null ? UnknownRegistry.reject : unknownRegistry,
+        admin == null ? null : admin.withDefaults());
   }
 
   /** Checks every rule; throws {@link ConfigException} naming the key. */
@@ -217,6 +220,9 @@ public record WharfConfig(
     }
     storage.validate();
     server.validate();
+    if (admin != null) {
+      admin.validate();
+    }
     return this;
   }
 
@@ -253,7 +259,8 @@ public record WharfConfig(
   /** Returns a copy with the given listen address. */
   public WharfConfig withListen(String newListen) {
     return new WharfConfig(
-        version, newListen, externalUrl, defaultUpstream, upstreams, storage, server, unknownRegistry);
+        version, newListen, externalUrl, defaultUpstream, upstreams, storage, server, unknownRegistry,
+        admin);
   }
 
   /** Returns a copy whose only upstream is {@code url}, named after its host. */
@@ -267,7 +274,7 @@ public record WharfConfig(
     List<UpstreamConfig> ups = new ArrayList<>();
     ups.add(UpstreamConfig.of(name, url));
     return new WharfConfig(
-        version, listen, externalUrl, name, ups, storage, server, unknownRegistry);
+        version, listen, externalUrl, name, ups, storage, server, unknownRegistry, admin);
   }
 
   /** Returns a copy with one disk tier at {@code dir} (retention and promotion settings kept). */
@@ -277,13 +284,13 @@ public record WharfConfig(
         new StorageConfig(List.of(TierConfig.disk(dir)),
             storage == null ? null : storage.retention(),
             storage == null ? null : storage.promoteAfterHits()).withDefaults(),
-        server, unknownRegistry);
+        server, unknownRegistry, admin);
   }
 
   public WharfConfig withExternalUrl(String url) {
     return new WharfConfig(
         version, listen, url.replaceAll("/+$", ""), defaultUpstream, upstreams, storage, server,
-        unknownRegistry);
+        unknownRegistry, admin);
   }
 
   /** The YAML mapper with Wharf's duration syntax; unknown keys are errors. */

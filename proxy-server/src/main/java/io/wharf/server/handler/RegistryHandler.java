@@ -26,6 +26,7 @@ import io.wharf.core.upstream.RawResponse;
 import io.wharf.core.upstream.UpstreamRouter;
 import io.wharf.server.Services;
 import io.wharf.server.http.OciErrors;
+import io.wharf.server.http.OpsResponses;
 import io.wharf.server.http.Ranges;
 import io.wharf.server.route.Route;
 import io.wharf.server.route.RouteParser;
@@ -441,25 +442,15 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   // ---- operational endpoints ----
 
   private void metrics(boolean head) {
-    byte[] body = services.prometheus().scrape().getBytes(StandardCharsets.UTF_8);
-    DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-        HttpResponseStatus.OK, head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
-    r.headers()
-        .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
-        .set(HttpHeaderNames.CONTENT_LENGTH, body.length);
-    send(r);
+    if (services.config().admin() != null && !services.config().admin().metricsOnMainPort()) {
+      sendError(ErrorCode.NAME_UNKNOWN, 404, "metrics are served on the admin listener");
+      return;
+    }
+    send(OpsResponses.metrics(services, head));
   }
 
   private void health(Route.Health h, boolean head) {
-    boolean ok = !h.readiness() || (services.isReady() && !services.isDraining());
-    byte[] body = (ok ? "ok\n" : "not ready\n").getBytes(StandardCharsets.UTF_8);
-    DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-        ok ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
-        head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
-    r.headers()
-        .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
-        .set(HttpHeaderNames.CONTENT_LENGTH, body.length);
-    send(r);
+    send(OpsResponses.health(services, h.readiness(), head));
   }
 
   // ---- response plumbing ----
