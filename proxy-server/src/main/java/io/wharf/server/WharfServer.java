@@ -91,6 +91,7 @@ public final class WharfServer implements AutoCloseable {
     new JvmGcMetrics().bindTo(prometheus);
     new JvmThreadMetrics().bindTo(prometheus);
     new ProcessorMetrics().bindTo(prometheus);
+    store.tiers().forEach(t -> meters.storeFilesystem(t.name(), t.root()));
     config.upstreams().forEach(u -> clients.add(new RegistryClient(u, env, httpExecutor, meters)));
     UpstreamRouter router = new UpstreamRouter(clients, config.defaultUpstream(),
         config.unknownRegistry() == WharfConfig.UnknownRegistry.useDefault);

@@ -33,6 +33,8 @@ public final class WharfMeters {
   public static final String UPSTREAM_BREAKER_OPEN = "wharf.upstream.breaker.open";
   public static final String UPSTREAM_RATELIMIT_LIMIT = "wharf.upstream.ratelimit.limit";
   public static final String UPSTREAM_RATELIMIT_REMAINING = "wharf.upstream.ratelimit.remaining";
+  public static final String STORE_FS_FREE = "wharf.store.filesystem.free";
+  public static final String STORE_FS_SIZE = "wharf.store.filesystem.size";
 
   public static final String STORE_ENTRIES = "wharf.store.entries";
   public static final String STORE_BYTES = "wharf.store.bytes";
@@ -115,6 +117,35 @@ public final class WharfMeters {
     });
   }
 
+  /**
+   * Free and total bytes of the file system that holds a disk tier ({@code tier}: its name, as in
+   * {@link #tierGauges}). Read at scrape time. A tier sitting at its byte budget is normal for a
+   * cache that evicts; a file system running out under it (other tenants, {@code minFree}) is not,
+   * and is what the "disk nearly full" alert watches.
+   */
+  public void storeFilesystem(String tier, java.nio.file.Path path) {
+    java.nio.file.FileStore fs;
+    try {
+      fs = java.nio.file.Files.getFileStore(path);
+    } catch (java.io.IOException e) {
+      return; // no gauge rather than a wrong one
+    }
+    io.micrometer.core.instrument.Gauge.builder(STORE_FS_FREE, fs, f -> fsBytes(f, true))
+        .baseUnit("bytes").description("Usable bytes left on the file system of a disk tier")
+        .tags("tier", tier).register(registry);
+    io.micrometer.core.instrument.Gauge.builder(STORE_FS_SIZE, fs, f -> fsBytes(f, false))
+        .baseUnit("bytes").description("Size of the file system of a disk tier")
+        .tags("tier", tier).register(registry);
+  }
+
+  private static double fsBytes(java.nio.file.FileStore fs, boolean free) {
+    try {
+      return free ? fs.getUsableSpace() : fs.getTotalSpace();
+    } catch (java.io.IOException e) {
+      return Double.NaN;
+    }
+  }
+
   /** {@code result}: hit or miss. */
   public void tokenCache(String upstream, String result) {
     Counter.builder(TOKEN_CACHE)
@@ -185,6 +216,11 @@ public final class WharfMeters {
     Timer.builder(REQUESTS)
         .description("Client requests, by route, method and status")
         .tags("route", route, "method", method, "status", Integer.toString(status))
+        // Buckets for histogram_quantile() in the dashboard (p50/p99 across instances); bounded
+        // to 1 ms..5 min so each route/method/status series costs a few dozen buckets.
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofMinutes(5))
         .register(registry)
         .record(duration);
   }
