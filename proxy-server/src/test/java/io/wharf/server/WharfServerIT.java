@@ -394,6 +394,9 @@ class WharfServerIT extends WharfOnScriptedUpstream {
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(text).contains("wharf_upstream_requests_total{");
     assertThat(text).contains("wharf_http_requests_seconds_count{");
+    assertThat(text).contains("wharf_http_ttfb_seconds_bucket{");
+    assertThat(text).contains("wharf_netty_direct_memory_used_bytes");
+    assertThat(text).contains("wharf_netty_eventloop_pending_tasks");
     assertThat(client.get("/healthz").statusCode()).isEqualTo(200);
     assertThat(client.get("/readyz").statusCode()).isEqualTo(200);
   }

@@ -26,6 +26,9 @@ public final class WharfMeters {
   public static final String FETCHES_IN_FLIGHT = "wharf.fetch.inflight";
   public static final String FETCH_READERS = "wharf.fetch.readers";
   public static final String REQUESTS = "wharf.http.requests";
+  public static final String TTFB = "wharf.http.ttfb";
+  public static final String NETTY_DIRECT_MEMORY = "wharf.netty.direct.memory.used";
+  public static final String NETTY_PENDING_TASKS = "wharf.netty.eventloop.pending.tasks";
   public static final String SERVED_BYTES = "wharf.served.bytes";
   public static final String MANIFEST_CACHE = "wharf.manifest.cache";
   public static final String UPSTREAM_SLOTS_IN_USE = "wharf.upstream.connections.active";
@@ -210,6 +213,33 @@ public final class WharfMeters {
         .tags("source", source)
         .register(registry)
         .increment(bytes);
+  }
+
+  /** Netty's pooled direct memory in use, in bytes. */
+  public void nettyDirectMemory(java.util.function.LongSupplier bytes) {
+    io.micrometer.core.instrument.Gauge.builder(NETTY_DIRECT_MEMORY, () -> (double) bytes.getAsLong())
+        .baseUnit("bytes")
+        .description("Direct memory held by Netty's pooled allocator")
+        .register(registry);
+  }
+
+  /** Tasks queued on all event loops (a growing number means the loops are falling behind). */
+  public void nettyPendingTasks(java.util.function.IntSupplier tasks) {
+    io.micrometer.core.instrument.Gauge.builder(NETTY_PENDING_TASKS, () -> (double) tasks.getAsInt())
+        .description("Tasks waiting on Netty event loops")
+        .register(registry);
+  }
+
+  /** Time from a request's arrival to its response headers being written, by route. */
+  public void timeToFirstByte(String route, Duration duration) {
+    Timer.builder(TTFB)
+        .description("Time from request to response headers, by route")
+        .tags("route", route)
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofMinutes(5))
+        .register(registry)
+        .record(duration);
   }
 
   public void request(String route, String method, int status, Duration duration) {

@@ -47,6 +47,7 @@ final class BlobResponder {
   private final Digest digest;
   private final Ranges.Spec range;
   private final Listener listener;
+  private final Runnable onHeaders;
   private final boolean tls;
   private final java.util.concurrent.Executor diskExecutor;
 
@@ -67,7 +68,8 @@ final class BlobResponder {
 
   BlobResponder(
       ChannelHandlerContext ctx, BlobReader reader, Digest digest, Ranges.Spec range,
-      Listener listener, java.util.concurrent.Executor diskExecutor) {
+      Listener listener, java.util.concurrent.Executor diskExecutor, Runnable onHeaders) {
+    this.onHeaders = onHeaders;
     this.ctx = ctx;
     this.tls = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null;
     this.diskExecutor = diskExecutor;
@@ -197,6 +199,7 @@ final class BlobResponder {
         .set("Docker-Distribution-API-Version", "registry/2.0");
     ctx.write(resp);
     headersSent = true;
+    onHeaders.run();
     return true;
   }
 

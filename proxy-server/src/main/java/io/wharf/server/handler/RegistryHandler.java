@@ -339,7 +339,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
             return;
           }
           streaming = new BlobResponder(ctx, reader, b.digest(), range, this::blobFinished,
-              services.diskExecutor());
+              services.diskExecutor(), this::firstByte);
           streaming.start();
         }), ctx.executor());
   }
@@ -491,6 +491,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     long bytes = r.content().readableBytes();
     boolean keepAlive = HttpUtil.isKeepAlive(current) && !services.isDraining();
     smallWritePending = true;
+    firstByte();
     ctx.writeAndFlush(r).addListener(f -> {
       smallWritePending = false;
       completeRequest(status, bytes);
@@ -498,6 +499,10 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
         ctx.close();
       }
     });
+  }
+
+  private void firstByte() {
+    services.meters().timeToFirstByte(routeLabel, Duration.ofNanos(System.nanoTime() - startNanos));
   }
 
   private void completeRequest(int status, long bytes) {
