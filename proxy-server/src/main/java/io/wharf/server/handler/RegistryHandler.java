@@ -568,7 +568,12 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     String msg = cause.getMessage() == null ? cause.toString() : cause.getMessage();
-    if (msg.contains("Connection reset") || msg.contains("Broken pipe")) {
+    if (cause instanceof io.netty.handler.codec.DecoderException
+        && cause.getCause() instanceof javax.net.ssl.SSLException) {
+      // A client that does not trust the certificate, or speaks plain HTTP to the TLS port.
+      log.info("TLS handshake with {} failed: {}", ctx.channel().remoteAddress(),
+          cause.getCause().getMessage());
+    } else if (msg.contains("Connection reset") || msg.contains("Broken pipe")) {
       log.debug("client {} went away: {}", ctx.channel().remoteAddress(), msg);
     } else {
       log.warn("connection {} failed: {}", ctx.channel().remoteAddress(), msg);
