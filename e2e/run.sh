@@ -351,5 +351,59 @@ check "d: upstream GETs per blob digest == 1 despite $PARALLEL concurrent client
     blob_counts_ok e2e/app2 "$MARK" -eq 1 "${APP2_BLOBS[@]}"
 usum e2e/app2 "$MARK" "d $PARALLEL parallel pulls (fresh cache, ${D_SECS}s), e2e/app2"
 
+# --------------------------------------------------------------------------
+# g. TLS: a Wharf with a certificate from a throwaway CA; skopeo verifies it
+# --------------------------------------------------------------------------
+G_DIR=$WORK/tls
+mkdir -p "$G_DIR/certs"
+if timeout 60 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=wharf-e2e" \
+        -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+        -keyout "$G_DIR/tls.key" -out "$G_DIR/tls.crt" >"$LOGS/openssl.log" 2>&1; then
+    cp "$G_DIR/tls.crt" "$G_DIR/certs/ca.crt"
+    e2e_free_port TLS_PORT || { fail "find a free port"; bail; }
+    cat >"$G_DIR/wharf.yaml" <<EOF
+listen: 127.0.0.1:$TLS_PORT
+upstreams:
+  - name: reg          # not "e2e": a first path segment equal to an upstream name selects it
+    url: $REGISTRY_URL
+storage:
+  tiers:
+    - path: $WORK/wharf-tls-storage
+server:
+  tls:
+    certificate: $G_DIR/tls.crt
+    key: $G_DIR/tls.key
+EOF
+    # shellcheck disable=SC2086 # WHARF_JAVA_OPTS is a list of flags
+    e2e_spawn "$LOGS/wharf-tls.log" java ${WHARF_JAVA_OPTS:-} -jar "$WHARF_JAR" serve --config "$G_DIR/wharf.yaml"
+    TLS_PID=$E2E_LAST_PID
+    tls_up() {
+        local i
+        for ((i = 0; i < 300; i++)); do
+            kill -0 "$TLS_PID" 2>/dev/null || return 1
+            [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$G_DIR/tls.crt" \
+                "https://127.0.0.1:$TLS_PORT/v2/") == 200 ]] && return 0
+            sleep 0.2
+        done
+        return 1
+    }
+    check "g: Wharf with server.tls answers GET https://127.0.0.1:$TLS_PORT/v2/ (CA-verified curl)" tls_up
+    tls_pull() {
+        timeout "${E2E_SKOPEO_TIMEOUT:-180}" skopeo --insecure-policy copy --preserve-digests \
+            --src-cert-dir "$G_DIR/certs" "docker://127.0.0.1:$TLS_PORT/e2e/app:v1" "oci:$WORK/outg:v1" \
+            >"$LOGS/skopeo-g.log" 2>&1 </dev/null &&
+            e2e_compare_layout "$WORK/src-app" "$APP_DIGEST" "$WORK/outg" v1
+    }
+    check "g: skopeo pulls e2e/app:v1 over TLS, verifying the certificate with --src-cert-dir; digests match" tls_pull
+    tls_untrusted_refused() {
+        ! timeout 60 skopeo --insecure-policy inspect --raw "docker://127.0.0.1:$TLS_PORT/e2e/app:v1" \
+            >"$LOGS/skopeo-g-untrusted.log" 2>&1 </dev/null
+    }
+    check "g: a client that does not trust the certificate is refused" tls_untrusted_refused
+    e2e_stop_pid "$TLS_PID"
+else
+    fail "g: openssl makes a test certificate"
+fi
+
 DONE=1
 exit 0

@@ -7,6 +7,9 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.SingleThreadEventExecutor;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -91,6 +94,7 @@ public final class WharfServer implements AutoCloseable {
     new JvmGcMetrics().bindTo(prometheus);
     new JvmThreadMetrics().bindTo(prometheus);
     new ProcessorMetrics().bindTo(prometheus);
+    store.tiers().forEach(t -> meters.storeFilesystem(t.name(), t.root()));
     config.upstreams().forEach(u -> clients.add(new RegistryClient(u, env, httpExecutor, meters)));
     UpstreamRouter router = new UpstreamRouter(clients, config.defaultUpstream(),
         config.unknownRegistry() == WharfConfig.UnknownRegistry.useDefault);
@@ -106,6 +110,17 @@ public final class WharfServer implements AutoCloseable {
     this.boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("wharf-accept"), io);
     this.workers = new MultiThreadIoEventLoopGroup(config.server().workerThreads(),
         new DefaultThreadFactory("wharf-io"), io);
+    meters.nettyDirectMemory(
+        () -> PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory());
+    meters.nettyPendingTasks(() -> {
+      int n = 0;
+      for (EventExecutor e : workers) {
+        if (e instanceof SingleThreadEventExecutor st) {
+          n += st.pendingTasks();
+        }
+      }
+      return n;
+    });
     log.info("store {} opened and services built in {} ms", store.primary().root(),
         (System.nanoTime() - t0) / 1_000_000);
   }

@@ -29,7 +29,8 @@ import org.junit.jupiter.api.Timeout;
 class WharfServerIT extends WharfOnScriptedUpstream {
 
   private void start(String upstreamExtra) {
-    start("", "    idleTimeout: 2s\n    retries: 3\n" + upstreamExtra, "");
+    String idle = upstreamExtra.contains("idleTimeout") ? "" : "    idleTimeout: 2s\n";
+    start("", idle + "    retries: 3\n" + upstreamExtra, "");
   }
 
   private void start() {
@@ -121,7 +122,8 @@ class WharfServerIT extends WharfOnScriptedUpstream {
     ScriptedUpstream.Script s = upstream.script(d);
     s.gate = new CountDownLatch(1);
     s.gateAfter = 1 << 20;
-    start();
+    // The upstream holds its body until all 200 joined: that wait is not a stall.
+    start("    idleTimeout: 120s\n");
 
     List<CompletableFuture<TestClient.Result>> all = new ArrayList<>();
     for (int i = 0; i < 200; i++) {
@@ -392,6 +394,9 @@ class WharfServerIT extends WharfOnScriptedUpstream {
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(text).contains("wharf_upstream_requests_total{");
     assertThat(text).contains("wharf_http_requests_seconds_count{");
+    assertThat(text).contains("wharf_http_ttfb_seconds_bucket{");
+    assertThat(text).contains("wharf_netty_direct_memory_used_bytes");
+    assertThat(text).contains("wharf_netty_eventloop_pending_tasks");
     assertThat(client.get("/healthz").statusCode()).isEqualTo(200);
     assertThat(client.get("/readyz").statusCode()).isEqualTo(200);
   }

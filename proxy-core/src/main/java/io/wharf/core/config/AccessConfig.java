@@ -31,7 +31,6 @@ public record AccessConfig(List<String> allow, String htpasswd) {
     }
   }
 
-  /** Derived, not a key: kept out of the effective configuration `config check` prints. */
   @com.fasterxml.jackson.annotation.JsonIgnore
   public boolean isOpen() {
     return allow.isEmpty() && htpasswd == null;

@@ -26,6 +26,9 @@ public final class WharfMeters {
   public static final String FETCHES_IN_FLIGHT = "wharf.fetch.inflight";
   public static final String FETCH_READERS = "wharf.fetch.readers";
   public static final String REQUESTS = "wharf.http.requests";
+  public static final String TTFB = "wharf.http.ttfb";
+  public static final String NETTY_DIRECT_MEMORY = "wharf.netty.direct.memory.used";
+  public static final String NETTY_PENDING_TASKS = "wharf.netty.eventloop.pending.tasks";
   public static final String SERVED_BYTES = "wharf.served.bytes";
   public static final String MANIFEST_CACHE = "wharf.manifest.cache";
   public static final String UPSTREAM_SLOTS_IN_USE = "wharf.upstream.connections.active";
@@ -33,6 +36,8 @@ public final class WharfMeters {
   public static final String UPSTREAM_BREAKER_OPEN = "wharf.upstream.breaker.open";
   public static final String UPSTREAM_RATELIMIT_LIMIT = "wharf.upstream.ratelimit.limit";
   public static final String UPSTREAM_RATELIMIT_REMAINING = "wharf.upstream.ratelimit.remaining";
+  public static final String STORE_FS_FREE = "wharf.store.filesystem.free";
+  public static final String STORE_FS_SIZE = "wharf.store.filesystem.size";
 
   public static final String STORE_ENTRIES = "wharf.store.entries";
   public static final String STORE_BYTES = "wharf.store.bytes";
@@ -116,6 +121,35 @@ public final class WharfMeters {
     });
   }
 
+  /**
+   * Free and total bytes of the file system that holds a disk tier ({@code tier}: its name, as in
+   * {@link #tierGauges}). Read at scrape time. A tier sitting at its byte budget is normal for a
+   * cache that evicts; a file system running out under it (other tenants, {@code minFree}) is not,
+   * and is what the "disk nearly full" alert watches.
+   */
+  public void storeFilesystem(String tier, java.nio.file.Path path) {
+    java.nio.file.FileStore fs;
+    try {
+      fs = java.nio.file.Files.getFileStore(path);
+    } catch (java.io.IOException e) {
+      return; // no gauge rather than a wrong one
+    }
+    io.micrometer.core.instrument.Gauge.builder(STORE_FS_FREE, fs, f -> fsBytes(f, true))
+        .baseUnit("bytes").description("Usable bytes left on the file system of a disk tier")
+        .tags("tier", tier).register(registry);
+    io.micrometer.core.instrument.Gauge.builder(STORE_FS_SIZE, fs, f -> fsBytes(f, false))
+        .baseUnit("bytes").description("Size of the file system of a disk tier")
+        .tags("tier", tier).register(registry);
+  }
+
+  private static double fsBytes(java.nio.file.FileStore fs, boolean free) {
+    try {
+      return free ? fs.getUsableSpace() : fs.getTotalSpace();
+    } catch (java.io.IOException e) {
+      return Double.NaN;
+    }
+  }
+
   /** {@code result}: hit or miss. */
   public void tokenCache(String upstream, String result) {
     Counter.builder(TOKEN_CACHE)
@@ -185,10 +219,42 @@ public final class WharfMeters {
         .increment(bytes);
   }
 
+  /** Netty's pooled direct memory in use, in bytes. */
+  public void nettyDirectMemory(java.util.function.LongSupplier bytes) {
+    io.micrometer.core.instrument.Gauge.builder(NETTY_DIRECT_MEMORY, () -> (double) bytes.getAsLong())
+        .baseUnit("bytes")
+        .description("Direct memory held by Netty's pooled allocator")
+        .register(registry);
+  }
+
+  /** Tasks queued on all event loops (a growing number means the loops are falling behind). */
+  public void nettyPendingTasks(java.util.function.IntSupplier tasks) {
+    io.micrometer.core.instrument.Gauge.builder(NETTY_PENDING_TASKS, () -> (double) tasks.getAsInt())
+        .description("Tasks waiting on Netty event loops")
+        .register(registry);
+  }
+
+  /** Time from a request's arrival to its response headers being written, by route. */
+  public void timeToFirstByte(String route, Duration duration) {
+    Timer.builder(TTFB)
+        .description("Time from request to response headers, by route")
+        .tags("route", route)
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofMinutes(5))
+        .register(registry)
+        .record(duration);
+  }
+
   public void request(String route, String method, int status, Duration duration) {
     Timer.builder(REQUESTS)
         .description("Client requests, by route, method and status")
         .tags("route", route, "method", method, "status", Integer.toString(status))
+        // Buckets for histogram_quantile() in the dashboard (p50/p99 across instances); bounded
+        // to 1 ms..5 min so each route/method/status series costs a few dozen buckets.
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofMinutes(5))
         .register(registry)
         .record(duration);
   }

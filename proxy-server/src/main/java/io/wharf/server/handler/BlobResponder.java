@@ -47,6 +47,7 @@ final class BlobResponder implements StreamingResponse {
   private final Digest digest;
   private final Ranges.Spec range;
   private final StreamingResponse.Listener listener;
+  private final Runnable onHeaders;
   private final boolean tls;
   private final java.util.concurrent.Executor diskExecutor;
 
@@ -62,7 +63,9 @@ final class BlobResponder implements StreamingResponse {
 
   BlobResponder(
       ChannelHandlerContext ctx, BlobReader reader, Digest digest, Ranges.Spec range,
-      StreamingResponse.Listener listener, java.util.concurrent.Executor diskExecutor) {
+      StreamingResponse.Listener listener, java.util.concurrent.Executor diskExecutor,
+      Runnable onHeaders) {
+    this.onHeaders = onHeaders;
     this.ctx = ctx;
     this.tls = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null;
     this.diskExecutor = diskExecutor;
@@ -190,6 +193,7 @@ final class BlobResponder implements StreamingResponse {
         .set("Docker-Distribution-API-Version", "registry/2.0");
     ctx.write(resp);
     headersSent = true;
+    onHeaders.run();
     return true;
   }
 

@@ -53,6 +53,7 @@ final class PassthroughResponder implements StreamingResponse, Flow.Subscriber<L
   private final Digest digest;
   private final Ranges.Spec range;
   private final StreamingResponse.Listener listener;
+  private final Runnable onHeaders;
 
   // Event loop only.
   private Flow.Subscription subscription;
@@ -67,7 +68,8 @@ final class PassthroughResponder implements StreamingResponse, Flow.Subscriber<L
 
   PassthroughResponder(
       ChannelHandlerContext ctx, BlobReader reader, Digest digest, Ranges.Spec range,
-      StreamingResponse.Listener listener) {
+      StreamingResponse.Listener listener, Runnable onHeaders) {
+    this.onHeaders = onHeaders;
     this.ctx = ctx;
     this.reader = reader;
     this.body = reader.passthrough();
@@ -119,6 +121,7 @@ final class PassthroughResponder implements StreamingResponse, Flow.Subscriber<L
         .set(HttpHeaderNames.ETAG, "\"" + digest + "\"")
         .set("Docker-Distribution-API-Version", "registry/2.0");
     ctx.writeAndFlush(resp);
+    onHeaders.run();
     body.subscribe(this);
   }
 

@@ -339,9 +339,10 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
             return;
           }
           streaming = reader.source() == BlobReader.Source.PASSTHROUGH
-              ? new PassthroughResponder(ctx, reader, b.digest(), range, this::blobFinished)
+              ? new PassthroughResponder(ctx, reader, b.digest(), range, this::blobFinished,
+                  this::firstByte)
               : new BlobResponder(ctx, reader, b.digest(), range, this::blobFinished,
-                  services.diskExecutor());
+                  services.diskExecutor(), this::firstByte);
           streaming.start();
         }), ctx.executor());
   }
@@ -493,6 +494,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     long bytes = r.content().readableBytes();
     boolean keepAlive = HttpUtil.isKeepAlive(current) && !services.isDraining();
     smallWritePending = true;
+    firstByte();
     ctx.writeAndFlush(r).addListener(f -> {
       smallWritePending = false;
       completeRequest(status, bytes);
@@ -500,6 +502,10 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
         ctx.close();
       }
     });
+  }
+
+  private void firstByte() {
+    services.meters().timeToFirstByte(routeLabel, Duration.ofNanos(System.nanoTime() - startNanos));
   }
 
   private void completeRequest(int status, long bytes) {
@@ -565,7 +571,12 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     String msg = cause.getMessage() == null ? cause.toString() : cause.getMessage();
-    if (msg.contains("Connection reset") || msg.contains("Broken pipe")) {
+    if (cause instanceof io.netty.handler.codec.DecoderException
+        && cause.getCause() instanceof javax.net.ssl.SSLException) {
+      // A client that does not trust the certificate, or speaks plain HTTP to the TLS port.
+      log.info("TLS handshake with {} failed: {}", ctx.channel().remoteAddress(),
+          cause.getCause().getMessage());
+    } else if (msg.contains("Connection reset") || msg.contains("Broken pipe")) {
       log.debug("client {} went away: {}", ctx.channel().remoteAddress(), msg);
     } else {
       log.warn("connection {} failed: {}", ctx.channel().remoteAddress(), msg);

@@ -1,0 +1,353 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: Wharf vs Debian's docker-registry (proxy mode) vs nginx proxy_cache,
+# all in front of the same synthetic upstream on 127.0.0.1, in one run. Writes BENCHMARKS.md.
+#
+#   proxy-bench/run.sh                 # default profile
+#   PROFILE=reduced proxy-bench/run.sh # smaller images and N, no 5000-node scenario
+#   PROFILE=smoke proxy-bench/run.sh   # a minute or two: checks the plumbing, numbers mean little
+#   TARGETS="wharf nginx" proxy-bench/run.sh
+#
+# Everything listens on 127.0.0.1 only, every scenario has a deadline, every process started
+# here is stopped here by its PID. Installs nginx, docker-registry and wrk with apt when missing.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+# The exact command for BENCHMARKS.md: every setting given in the environment, then the script.
+SET_VARS=""
+for v in PROFILE TARGETS DEADLINE_S WRK_SECONDS WAN_BANDWIDTH WAN_LATENCY_MS SLOW_BPS SLOW_LATENCY_MS JMH JAVA_OPTS; do
+  [ -n "${!v+x}" ] && SET_VARS+="$v=${!v} "
+done
+PROFILE=${PROFILE:-default}
+TARGETS=${TARGETS:-"wharf docker-registry nginx"}
+WORK=${WORK:-$(mktemp -d /tmp/wharf-bench.XXXXXX)}
+mkdir -p "$WORK"
+OUT=${OUT:-$ROOT/BENCHMARKS.md}
+DEADLINE_S=${DEADLINE_S:-180}      # per pull scenario (the simulator stops itself)
+WRK_SECONDS=${WRK_SECONDS:-10}
+WAN_BANDWIDTH=${WAN_BANDWIDTH:-1gbit}
+WAN_LATENCY_MS=${WAN_LATENCY_MS:-20}
+SLOW_BPS=${SLOW_BPS:-12500000}     # throttled scenario: 100 Mbit/s
+SLOW_LATENCY_MS=${SLOW_LATENCY_MS:-50}
+COMMAND="${BENCH_COMMAND:-${SET_VARS}proxy-bench/run.sh}"
+
+# Open files: thousands of client sockets, the same again on the proxy, and cache files.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+case "$PROFILE" in
+  default)
+    BIG=16m,8m,4m,2m,1m; MID=2m,1m,512k,256k,128k; SMALL=128k,64k,32k
+    SCENARIOS="cold:10:big cold:100:big warm:100:big cold:1000:mid cold:5000:small throttled:20:slow"
+    ;;
+  reduced)
+    BIG=8m,4m,2m,1m,512k; MID=1m,512k,256k,128k; SMALL=64k,32k,16k
+    SCENARIOS="cold:10:big cold:100:big warm:100:big cold:1000:mid throttled:20:slow"
+    ;;
+  smoke)
+    BIG=2m,1m,512k; MID=256k,128k; SMALL=32k,16k
+    SCENARIOS="cold:10:big warm:10:big cold:100:mid throttled:5:slow"
+    WRK_SECONDS=3
+    ;;
+  *) echo "unknown PROFILE $PROFILE" >&2; exit 2 ;;
+esac
+
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]:-}"; do
+    [ -n "$p" ] && kill "$p" 2>/dev/null || true
+  done
+  for p in "${PIDS[@]:-}"; do
+    [ -n "$p" ] && wait "$p" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT INT TERM
+
+log() { printf '\n== %s\n' "$*"; }
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null \
+    || shuf -i 20000-60000 -n 1
+}
+
+wait_http() { # url, seconds
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "timed out waiting for $1" >&2
+  return 1
+}
+
+stop_pid() {
+  local p=$1 i
+  kill "$p" 2>/dev/null || return 0
+  for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$p" 2>/dev/null || true
+  wait "$p" 2>/dev/null || true
+}
+
+# ---- tools ----
+need=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v wrk >/dev/null || need+=(wrk)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]} (apt; services are not started)"
+  # policy-rc.d 101: packages must not start their system services.
+  created_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && created_policy=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >"$WORK/apt.log" 2>&1 \
+    || { apt-get update -q >>"$WORK/apt.log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >>"$WORK/apt.log" 2>&1; }
+  [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+log "building (./mvnw -q -B -DskipTests package)"
+./mvnw -q -B -DskipTests package
+WHARF_JAR=$ROOT/proxy-server/target/wharf.jar
+BENCH_JAR=$ROOT/proxy-bench/target/wharf-bench.jar
+JAVA_OPTS=${JAVA_OPTS:-"-XX:+UseParallelGC"}
+
+# ---- synthetic upstream ----
+SYNTH_PORT=$(free_port)
+IMAGES=(--image "bench/warmup:v1=1m,512k,256k")
+for s in $SCENARIOS; do
+  IFS=: read -r kind n size <<<"$s"
+  case $size in big) sz=$BIG ;; mid) sz=$MID ;; small) sz=$SMALL ;; slow) sz=$BIG ;; esac
+  [ "$kind" = warm ] && continue
+  IMAGES+=(--image "bench/$kind$n:v1=$sz")
+done
+log "synthetic upstream on 127.0.0.1:$SYNTH_PORT ($WAN_BANDWIDTH, ${WAN_LATENCY_MS} ms)"
+java $JAVA_OPTS -Xmx2g -cp "$BENCH_JAR" io.wharf.bench.SyntheticRegistry --listen "127.0.0.1:$SYNTH_PORT" \
+  "${IMAGES[@]}" --bandwidth "$WAN_BANDWIDTH" --latency-ms "$WAN_LATENCY_MS" >"$WORK/synth.log" 2>&1 &
+SYNTH_PID=$!
+PIDS+=("$SYNTH_PID")
+wait_http "http://127.0.0.1:$SYNTH_PORT/v2/" 60
+SYNTH=http://127.0.0.1:$SYNTH_PORT
+WAN_BPS=$(awk -F'bytesPerSecond=' '/bytesPerSecond/{split($2,a,","); print a[1]}' "$WORK/synth.log")
+
+# ---- targets ----
+start_wharf() { # port dir
+  mkdir -p "$2/store"
+  cat >"$2/wharf.yaml" <<EOF
+listen: 127.0.0.1:$1
+upstreams:
+  - name: synth
+    url: $SYNTH
+storage:
+  tiers:
+    - path: $2/store
+server:
+  shutdownGrace: 2s
+EOF
+  java $JAVA_OPTS -Xmx1g -jar "$WHARF_JAR" serve --config "$2/wharf.yaml" >"$2/wharf.log" 2>&1 &
+  TARGET_PID=$!
+}
+
+start_docker_registry() {
+  mkdir -p "$2/data"
+  cat >"$2/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $2/data
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: 127.0.0.1:$1
+proxy:
+  remoteurl: $SYNTH
+EOF
+  docker-registry serve "$2/config.yml" >"$2/registry.log" 2>&1 &
+  TARGET_PID=$!
+}
+
+start_nginx() {
+  mkdir -p "$2/cache" "$2/tmp"
+  cat >"$2/nginx.conf" <<EOF
+daemon off;
+master_process on;
+user root;
+worker_processes 2;
+worker_rlimit_nofile 65536;
+pid $2/nginx.pid;
+error_log $2/error.log warn;
+events { worker_connections 20000; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+  client_body_temp_path $2/tmp/body;
+  proxy_temp_path $2/tmp/proxy;
+  fastcgi_temp_path $2/tmp/fastcgi;
+  uwsgi_temp_path $2/tmp/uwsgi;
+  scgi_temp_path $2/tmp/scgi;
+  proxy_cache_path $2/cache levels=1:2 keys_zone=registry:64m max_size=50g inactive=24h use_temp_path=off;
+  upstream synth { server 127.0.0.1:$SYNTH_PORT; keepalive 64; }
+  server {
+    listen 127.0.0.1:$1 backlog=4096;
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_read_timeout 600s;
+    proxy_cache registry;
+    proxy_cache_key "\$request_uri|\$http_accept";
+    proxy_cache_methods GET HEAD;
+    # One upstream fill per key; the others wait for it (defaults are 5 s, far too short for
+    # a large layer on a WAN uplink, after which every waiter goes upstream itself).
+    proxy_cache_lock on;
+    proxy_cache_lock_timeout 600s;
+    proxy_cache_lock_age 600s;
+    add_header X-Cache \$upstream_cache_status;
+    location ~ ^/v2/.+/manifests/ {
+      proxy_cache_valid 200 5m;   # tags: same freshness as Wharf's default tagTtl
+      proxy_pass http://synth;
+    }
+    location /v2/ {
+      proxy_cache_valid 200 206 24h;
+      proxy_pass http://synth;
+    }
+  }
+}
+EOF
+  "$NGINX" -p "$2" -c "$2/nginx.conf" -e "$2/error.log" &
+  TARGET_PID=$!
+}
+
+# A target that missed a deadline keeps fetching for the requests the simulator abandoned; wait
+# until the upstream has seen no request and no body byte for 4 s (at most 120 s) so that the
+# next scenario does not share the uplink with the last one's leftovers.
+quiesce() {
+  local prev="" cur i
+  for ((i = 0; i < 60; i++)); do
+    cur=$(curl -fsS "$SYNTH/_bench/counters" | sed -n 's/^{"requests":\([0-9]*\),"bodyBytes":\([0-9]*\).*/\1 \2/p')
+    if [ -n "$prev" ] && [ "$cur" = "$prev" ]; then return 0; fi
+    prev=$cur
+    sleep 4
+  done
+  echo "   (upstream still busy after 240 s; going on)"
+}
+
+counters_reset() { curl -fsS -X POST -o /dev/null "$SYNTH/_bench/reset"; }
+throttle() { curl -fsS -X POST -o /dev/null "$SYNTH/_bench/throttle?bps=$1&latencyMs=$2"; }
+
+RESULTS=$WORK/results.tsv
+WRK_RESULTS=$WORK/wrk.tsv
+printf 'target\tendpoint\tconnections\tseconds\trequests_per_s\ttransfer_per_s\tlatency_p50\tlatency_p99\tnon_2xx\tsocket_errors\tupstream_requests\n' >"$WRK_RESULTS"
+
+pull() { # target port scenario image nodes
+  counters_reset
+  echo "-- $1 $3 ($5 nodes, $4)"
+  timeout $((DEADLINE_S + 60)) java $JAVA_OPTS -Xmx2g -cp "$BENCH_JAR" io.wharf.bench.PullSimulator \
+    --registry "http://127.0.0.1:$2" --image "$4" --nodes "$5" --deadline-s "$DEADLINE_S" \
+    --counters "$SYNTH/_bench/counters" --target "$1" --scenario "$3" --results "$RESULTS" \
+    || echo "   ($1 $3: not every node verified; recorded as failures)"
+  quiesce
+}
+
+run_wrk() { # target port name path [accept]
+  counters_reset
+  local hdr=()
+  [ -n "${5:-}" ] && hdr=(-H "Accept: $5")
+  timeout $((WRK_SECONDS + 30)) wrk -t2 -c64 -d"${WRK_SECONDS}s" --latency "${hdr[@]}" "http://127.0.0.1:$2$4" \
+    >"$WORK/wrk-$1-$3.txt" 2>&1 || true
+  local up
+  up=$(curl -fsS "$SYNTH/_bench/counters" | sed -n 's/^{"requests":\([0-9]*\).*/\1/p')
+  awk -v t="$1" -v e="$3" -v c=64 -v s="$WRK_SECONDS" -v up="$up" '
+    /Requests\/sec:/ {rps=$2} /Transfer\/sec:/ {tr=$2}
+    $1=="50%" {p50=$2} $1=="99%" {p99=$2}
+    /Non-2xx or 3xx responses:/ {n2=$NF}
+    /Socket errors:/ {se=$0; sub(/.*Socket errors: /, "", se)}
+    END {printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t, e, c, s, rps, tr, p50, p99, (n2==""?0:n2), (se==""?"none":se), up}
+  ' "$WORK/wrk-$1-$3.txt" >>"$WRK_RESULTS"
+  tail -n 1 "$WRK_RESULTS"
+}
+
+ACCEPT='application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json'
+# The wrk blob: the 4 MiB-ish third layer of the image the warm scenario pulled.
+WARM_IMAGE=$(for s in $SCENARIOS; do IFS=: read -r k n z <<<"$s"; if [ "$k" = warm ]; then echo "bench/cold$n"; fi; done | head -1)
+WRK_BLOB=$(curl -fsS "$SYNTH/_bench/images" | python3 -c "
+import json,sys
+for i in json.load(sys.stdin):
+    if i['repo']=='$WARM_IMAGE':
+        l=sorted(i['layers'], key=lambda l:-l['size']); print(l[min(2,len(l)-1)]['digest']+' '+str(l[min(2,len(l)-1)]['size']))" 2>/dev/null || true)
+
+for target in $TARGETS; do
+  port=$(free_port)
+  dir=$WORK/$target
+  mkdir -p "$dir"
+  log "$target on 127.0.0.1:$port"
+  case $target in
+    wharf) start_wharf "$port" "$dir" ;;
+    docker-registry) start_docker_registry "$port" "$dir" ;;
+    nginx) start_nginx "$port" "$dir" ;;
+    *) echo "unknown target $target" >&2; continue ;;
+  esac
+  PIDS+=("$TARGET_PID")
+  wait_http "http://127.0.0.1:$port/v2/" 60
+  # Same warm-up for everyone (JIT for Wharf, connection pools for all); not reported.
+  counters_reset
+  timeout 120 java $JAVA_OPTS -cp "$BENCH_JAR" io.wharf.bench.PullSimulator --registry "http://127.0.0.1:$port" \
+    --image bench/warmup:v1 --nodes 20 --deadline-s 60 >/dev/null 2>&1 || true
+  for s in $SCENARIOS; do
+    IFS=: read -r kind n size <<<"$s"
+    case $kind in
+      cold) pull "$target" "$port" "cold-$n" "bench/cold$n:v1" "$n" ;;
+      warm) pull "$target" "$port" "warm-$n" "bench/cold$n:v1" "$n" ;;
+      throttled)
+        throttle "$SLOW_BPS" "$SLOW_LATENCY_MS"
+        pull "$target" "$port" "throttled-$n" "bench/throttled$n:v1" "$n"
+        throttle "$WAN_BPS" "$WAN_LATENCY_MS"
+        ;;
+    esac
+  done
+  if [ -n "$WRK_BLOB" ]; then
+    run_wrk "$target" "$port" "blob-$(awk '{ if ($2 >= 1048576) printf "%.0fMiB", $2/1048576; else printf "%.0fKiB", $2/1024 }' <<<"$WRK_BLOB")" \
+      "/v2/$WARM_IMAGE/blobs/${WRK_BLOB% *}"
+    run_wrk "$target" "$port" "manifest-tag" "/v2/$WARM_IMAGE/manifests/v1" "$ACCEPT"
+  fi
+  stop_pid "$TARGET_PID"
+done
+
+JMH_ARGS=()
+if [ "${JMH:-1}" = 1 ]; then
+  log "JMH (quick settings)"
+  timeout 600 java -jar "$BENCH_JAR" 'io.wharf.bench.jmh.*' -wi 2 -i 3 -w 1 -r 1 -f 1 \
+    -rf text -rff "$WORK/jmh.txt" >"$WORK/jmh.log" 2>&1 && JMH_ARGS=(--jmh "$WORK/jmh.txt") \
+    || echo "JMH failed, see $WORK/jmh.log"
+fi
+
+log "report"
+{
+  echo "command=$COMMAND"
+  echo "profile=$PROFILE"
+  echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
+  echo "nproc=$(nproc)"
+  echo "memory=$(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+  echo "cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
+  echo "kernel=$(uname -r)"
+  echo "jdk=$(java -version 2>&1 | head -1)"
+  echo "nginx=$("$NGINX" -v 2>&1 | sed 's/.*version: //')"
+  echo "docker_registry=$(docker-registry --version 2>&1 | head -1)"
+  echo "wrk=$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
+  echo "wan=$WAN_BANDWIDTH, ${WAN_LATENCY_MS} ms per response"
+  echo "slow=$SLOW_BPS B/s, ${SLOW_LATENCY_MS} ms per response"
+  echo "images=big $BIG; mid $MID; small $SMALL"
+  echo "scenarios=$SCENARIOS"
+  echo "deadline_s=$DEADLINE_S"
+  echo "wrk_seconds=$WRK_SECONDS"
+  echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$WORK/meta.properties"
+java -cp "$BENCH_JAR" io.wharf.bench.Report --results "$RESULTS" --wrk "$WRK_RESULTS" \
+  --meta "$WORK/meta.properties" "${JMH_ARGS[@]}" ${NOTES:+--notes "$NOTES"} --out "$OUT"
+echo
+echo "raw results and logs: $WORK"
