@@ -154,7 +154,9 @@ public final class TieredStore implements AutoCloseable {
    * scheduling a promotion when a lower-tier blob proves hot. Blocking.
    */
   public Optional<SharedFile> openBlob(Digest d) {
-    for (int attempt = 0; attempt < 3; attempt++) {
+    // A pass that saw no move anywhere is conclusive; one that raced a move is repeated. Moves are
+    // finite (each one a copy of a blob), so under load this converges; the cap only guards bugs.
+    for (int attempt = 0; attempt < 1000; attempt++) {
       long movesBefore = moves.get();
       for (int i = 0; i < tiers.size(); i++) {
         DiskTier t = tiers.get(i);
