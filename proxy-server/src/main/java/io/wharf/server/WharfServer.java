@@ -26,7 +26,9 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.wharf.core.config.WharfConfig;
+import io.wharf.core.config.TierConfig;
 import io.wharf.core.fetch.BlobService;
+import io.wharf.core.store.MemoryBlobCache;
 import io.wharf.core.fetch.InFlightFetches;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.wharf.core.manifest.ManifestService;
@@ -99,10 +101,13 @@ public final class WharfServer implements AutoCloseable {
     UpstreamRouter router = new UpstreamRouter(clients, config.defaultUpstream(),
         config.unknownRegistry() == WharfConfig.UnknownRegistry.useDefault);
     InFlightFetches inFlight = new InFlightFetches(store, diskExecutor, scheduler, meters);
-    BlobService blobs = new BlobService(store, inFlight, diskExecutor);
+    TierConfig memoryTier = config.storage().memory();
+    BlobService blobs = new BlobService(store, inFlight, diskExecutor, memoryTier == null ? null
+        : new MemoryBlobCache(memoryTier.maxBytes() - memoryTier.maxBytes() / 4,
+            memoryTier.maxObjectBytes(), meters));
     TierConfig memory = config.storage().memory();
     ManifestService manifests = ManifestService.create(store.primary(), diskExecutor, meters,
-        memory == null ? ManifestService.DEFAULT_MEMORY_BYTES : memory.maxBytes());
+        memory == null ? ManifestService.DEFAULT_MEMORY_BYTES : memory.maxBytes() / 4);
     ReferrersCache referrers = new ReferrersCache(diskExecutor, Ticker.systemTicker());
     this.services = new Services(config, router, blobs, manifests, referrers, meters, prometheus,
         diskExecutor);

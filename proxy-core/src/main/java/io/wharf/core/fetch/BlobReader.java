@@ -18,7 +18,9 @@ public final class BlobReader implements AutoCloseable {
     DISK,
     INFLIGHT,
     /** Streamed from upstream to this one client, not stored (no tier had room). */
-    PASSTHROUGH
+    PASSTHROUGH,
+    /** A small blob held on the heap by the memory tier. */
+    MEMORY
   }
 
   private final SharedFile file;
@@ -26,6 +28,7 @@ public final class BlobReader implements AutoCloseable {
   private final long storedLength;
   private final boolean joined;
   private final PassthroughBody passthrough;
+  private byte[] memory;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private BlobReader(SharedFile file, GrowingBlob growing, long storedLength, boolean joined,
@@ -46,12 +49,24 @@ public final class BlobReader implements AutoCloseable {
     return new BlobReader(file, blob, -1, joined, null);
   }
 
+  static BlobReader memory(byte[] bytes) {
+    BlobReader r = new BlobReader(null, null, bytes.length, false, null);
+    r.memory = bytes;
+    return r;
+  }
+
+  /** The bytes of a {@link Source#MEMORY} reader (null otherwise); never modify them. */
+  public byte[] memory() {
+    return memory;
+  }
+
   static BlobReader passthrough(PassthroughBody body) {
     return new BlobReader(null, null, body.length(), false, body);
   }
 
   public Source source() {
     return passthrough != null ? Source.PASSTHROUGH
+        : memory != null ? Source.MEMORY
         : growing == null ? Source.DISK : Source.INFLIGHT;
   }
 
@@ -96,7 +111,7 @@ public final class BlobReader implements AutoCloseable {
     }
   }
 
-  /** The file to send regions of; null for a passthrough reader. */
+  /** The file to send regions of; null for passthrough and memory readers. */
   public SharedFile file() {
     return file;
   }
@@ -106,7 +121,7 @@ public final class BlobReader implements AutoCloseable {
     if (closed.compareAndSet(false, true)) {
       if (passthrough != null) {
         passthrough.close();
-      } else {
+      } else if (file != null) {
         file.release();
       }
     }

@@ -3,6 +3,7 @@ package io.wharf.core.fetch;
 import io.wharf.core.oci.Digest;
 import io.wharf.core.oci.RepositoryName;
 import io.wharf.core.store.TieredStore;
+import io.wharf.core.store.MemoryBlobCache;
 import io.wharf.core.store.SharedFile;
 import io.wharf.core.upstream.RegistryClient;
 import java.util.Optional;
@@ -18,11 +19,19 @@ public final class BlobService {
   private final TieredStore store;
   private final InFlightFetches inFlight;
   private final Executor diskExecutor;
+  private final MemoryBlobCache memory;
 
   public BlobService(TieredStore store, InFlightFetches inFlight, Executor diskExecutor) {
+    this(store, inFlight, diskExecutor, null);
+  }
+
+  /** With a memory tier for small blobs ({@code memory} may be null: none). */
+  public BlobService(TieredStore store, InFlightFetches inFlight, Executor diskExecutor,
+      MemoryBlobCache memory) {
     this.store = store;
     this.inFlight = inFlight;
     this.diskExecutor = diskExecutor;
+    this.memory = memory;
   }
 
   /**
@@ -30,6 +39,12 @@ public final class BlobService {
    * in flight once the upstream has answered with headers.
    */
   public CompletableFuture<BlobReader> open(RegistryClient client, RepositoryName repo, Digest digest) {
+    if (memory != null) {
+      byte[] hot = memory.get(digest);
+      if (hot != null) {
+        return CompletableFuture.completedFuture(BlobReader.memory(hot));
+      }
+    }
     return CompletableFuture.supplyAsync(() -> openStored(digest), diskExecutor)
         .thenCompose(
             stored -> stored.isPresent()
@@ -69,7 +84,34 @@ public final class BlobService {
   }
 
   private Optional<BlobReader> openStored(Digest digest) {
-    return store.openBlob(digest).map(f -> BlobReader.stored(f, f.size()));
+    return store.openBlob(digest).map(f -> {
+      long size = f.size();
+      if (memory != null && memory.fits(size)) {
+        byte[] bytes = readAll(f, size);
+        if (bytes != null) {
+          f.release();
+          memory.put(digest, bytes);
+          return BlobReader.memory(bytes);
+        }
+      }
+      return BlobReader.stored(f, size);
+    });
+  }
+
+  /** The whole (small) file, or null if it could not be read (then it is served from disk). */
+  private static byte[] readAll(SharedFile f, long size) {
+    byte[] b = new byte[(int) size];
+    java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(b);
+    try {
+      while (buf.hasRemaining()) {
+        if (f.channel().read(buf, buf.position()) < 0) {
+          return null;
+        }
+      }
+      return b;
+    } catch (java.io.IOException e) {
+      return null;
+    }
   }
 
   /** The blob's size without fetching it: store, then the fetch in flight, then upstream HEAD. */

@@ -219,6 +219,17 @@ public final class WharfMeters {
         .increment(bytes);
   }
 
+  /** Entries and bytes of the memory tier for small blobs. */
+  public void memoryTier(java.util.function.LongSupplier entries, java.util.function.LongSupplier bytes) {
+    io.micrometer.core.instrument.Gauge.builder("wharf.store.memory.entries", () -> (double) entries.getAsLong())
+        .description("Small blobs held in the memory tier")
+        .register(registry);
+    io.micrometer.core.instrument.Gauge.builder("wharf.store.memory.bytes", () -> (double) bytes.getAsLong())
+        .baseUnit("bytes")
+        .description("Bytes of small blobs held in the memory tier")
+        .register(registry);
+  }
+
   /** Netty's pooled direct memory in use, in bytes. */
   public void nettyDirectMemory(java.util.function.LongSupplier bytes) {
     io.micrometer.core.instrument.Gauge.builder(NETTY_DIRECT_MEMORY, () -> (double) bytes.getAsLong())

@@ -198,6 +198,25 @@ final class BlobResponder implements StreamingResponse {
   }
 
   private void writeSlice(long position, long count) {
+    byte[] heap = reader.memory();
+    if (heap != null) {
+      // Memory tier: wrap the cached array (no copy, nothing pooled, released by the encoder).
+      writePending = true;
+      int n = (int) count;
+      ctx.writeAndFlush(new io.netty.handler.codec.http.DefaultHttpContent(
+              io.netty.buffer.Unpooled.wrappedBuffer(heap, (int) position, n)))
+          .addListener(f -> {
+            writePending = false;
+            if (!f.isSuccess()) {
+              finish(false);
+              return;
+            }
+            pos += n;
+            sent += n;
+            pump();
+          });
+      return;
+    }
     if (tls) {
       writeCopied(position, (int) Math.min(count, TLS_CHUNK));
       return;
@@ -282,7 +301,7 @@ final class BlobResponder implements StreamingResponse {
     finished = true;
     done = true;
     reader.close();
-    listener.finished(this, reader.source() == BlobReader.Source.DISK ? "disk" : "inflight",
+    listener.finished(this, reader.source().name().toLowerCase(java.util.Locale.ROOT),
         status == 0 ? 200 : status, sent, ok);
   }
 }
