@@ -205,16 +205,7 @@ final class BlobResponder implements StreamingResponse {
       int n = (int) count;
       ctx.writeAndFlush(new io.netty.handler.codec.http.DefaultHttpContent(
               io.netty.buffer.Unpooled.wrappedBuffer(heap, (int) position, n)))
-          .addListener(f -> {
-            writePending = false;
-            if (!f.isSuccess()) {
-              finish(false);
-              return;
-            }
-            pos += n;
-            sent += n;
-            pump();
-          });
+          .addListener(afterWrite(n));
       return;
     }
     if (tls) {
@@ -223,17 +214,21 @@ final class BlobResponder implements StreamingResponse {
     }
     writePending = true;
     ChannelFuture f = ctx.writeAndFlush(new SharedFileRegion(reader.file(), position, count));
-    long n = count;
-    f.addListener(done -> {
+    f.addListener(afterWrite(count));
+  }
+
+  /** When a write of {@code n} bytes completes: advance and look again, or end on failure. */
+  private io.netty.channel.ChannelFutureListener afterWrite(long n) {
+    return f -> {
       writePending = false;
-      if (!done.isSuccess()) {
+      if (!f.isSuccess()) {
         finish(false);
         return;
       }
       pos += n;
       sent += n;
       pump();
-    });
+    };
   }
 
   /**
@@ -274,16 +269,7 @@ final class BlobResponder implements StreamingResponse {
           return;
         }
         ctx.writeAndFlush(new io.netty.handler.codec.http.DefaultHttpContent(buf))
-            .addListener(f -> {
-              writePending = false;
-              if (!f.isSuccess()) {
-                finish(false);
-                return;
-              }
-              pos += n;
-              sent += n;
-              pump();
-            });
+            .addListener(afterWrite(n));
       });
     });
   }
