@@ -33,6 +33,18 @@ class GrowingBlobTest {
   }
 
   @Test
+  void readable_over4GiB_64BitWatermarks() throws Exception {
+    long length = (5L << 30) + 7;
+    GrowingBlob b = started(length);
+    b.progress(length - 1);
+    assertThat(b.readable()).isEqualTo(length - 1);
+    b.progress(length);
+    assertThat(b.readable()).as("final byte held back").isEqualTo(length - 1);
+    b.complete(length);
+    assertThat(b.readable()).isEqualTo(length);
+  }
+
+  @Test
   void readable_unknownLength_holdsBackNewestByte() throws Exception {
     GrowingBlob b = started(-1);
     assertThat(b.readable()).isZero();

@@ -15,6 +15,15 @@ class RangesTest {
   }
 
   @Test
+  void resolve_blobsOver4GiB_use64BitOffsets() {
+    long size = 6L << 30;
+    assertThat(Ranges.parse("bytes=5000000000-").resolve(size)).containsExactly(5_000_000_000L, size - 1);
+    assertThat(Ranges.parse("bytes=-10").resolve(size)).containsExactly(size - 10, size - 1);
+    assertThat(Ranges.parse("bytes=4294967296-4294967299").resolve(size))
+        .containsExactly(4_294_967_296L, 4_294_967_299L);
+  }
+
+  @Test
   void resolve_unsatisfiable_isNull() {
     assertThat(Ranges.parse("bytes=1000-").resolve(1000)).isNull();
     assertThat(Ranges.parse("bytes=-0").resolve(1000)).isNull();
