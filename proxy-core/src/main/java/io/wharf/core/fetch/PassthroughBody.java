@@ -98,21 +98,7 @@ public final class PassthroughBody implements Flow.Publisher<List<ByteBuffer>>, 
   @Override
   public void close() {
     if (subscribed.compareAndSet(false, true)) {
-      source.subscribe(new Flow.Subscriber<>() {
-        @Override
-        public void onSubscribe(Flow.Subscription s) {
-          s.cancel();
-        }
-
-        @Override
-        public void onNext(List<ByteBuffer> item) {}
-
-        @Override
-        public void onError(Throwable t) {}
-
-        @Override
-        public void onComplete() {}
-      });
+      source.subscribe(io.wharf.core.upstream.BlobStream.CANCELLING);
       end("cancelled");
       return;
     }

@@ -17,7 +17,7 @@ import java.util.concurrent.Flow;
 public record BlobStream(long startOffset, long totalLength, Flow.Publisher<List<ByteBuffer>> body) {
 
   /** Takes a body only to cancel it: for callers that wanted the headers alone. */
-  static final Flow.Subscriber<List<ByteBuffer>> CANCELLING = new Flow.Subscriber<>() {
+  public static final Flow.Subscriber<List<ByteBuffer>> CANCELLING = new Flow.Subscriber<>() {
     @Override
     public void onSubscribe(Flow.Subscription s) {
       s.cancel();
