@@ -9,6 +9,7 @@ import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.wharf.core.config.ServerConfig;
 import io.wharf.server.handler.RegistryHandler;
+import io.wharf.server.http.RequestIds;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -50,6 +51,7 @@ final class WharfChannelInitializer extends ChannelInitializer<SocketChannel> {
     // and slow-header connections are closed by the handler's request deadline.
     p.addLast("idle", new IdleStateHandler(true,
         0, sc.writeStallTimeout().toMillis(), 0, TimeUnit.MILLISECONDS));
+    p.addLast("requestId", RequestIds.Stamp.INSTANCE);
     p.addLast("registry", new RegistryHandler(services));
   }
 }

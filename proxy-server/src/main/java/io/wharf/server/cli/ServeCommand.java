@@ -49,15 +49,34 @@ final class ServeCommand implements Callable<Integer> {
       description = "Root log level: ERROR, WARN, INFO, DEBUG, TRACE (default ${DEFAULT-VALUE}).")
   String logLevel;
 
-  @Option(names = "--access-log", description = "Log every request (logger io.wharf.access).")
+  @Option(names = "--access-log",
+      description = "Log every answered request on logger io.wharf.access: request id, client,"
+          + " user, method, URI, route, status, bytes, source (memory, disk, inflight,"
+          + " passthrough, manifest, upstream) and duration.")
   boolean accessLog;
+
+  @Option(names = "--log-format", paramLabel = "FORMAT", defaultValue = "text",
+      description = "Log line format on stderr: text or json (one JSON object per line; access"
+          + " lines carry their fields as key-value pairs). Default ${DEFAULT-VALUE}.")
+  Logging.Format logFormat;
+
+  @Option(names = "--log", paramLabel = "LOGGER=LEVEL",
+      description = "Set one logger's level, e.g. --log io.wharf.core.fetch=DEBUG (repeatable).")
+  java.util.List<String> logLevels = new java.util.ArrayList<>();
 
   @Override
   public Integer call() {
     Logging.bridgeJavaUtilLogging();
     Logging.setRootLevel(Level.toLevel(logLevel, Level.INFO));
+    Logging.useFormat(logFormat);
     if (accessLog) {
-      Logging.setLevel("io.wharf.access", Level.DEBUG);
+      Logging.setLevel("io.wharf.access", Level.INFO);
+    }
+    try {
+      Logging.setLevels(logLevels);
+    } catch (IllegalArgumentException e) {
+      System.err.println("wharf: " + e.getMessage());
+      return 2;
     }
     WharfConfig cfg;
     try {

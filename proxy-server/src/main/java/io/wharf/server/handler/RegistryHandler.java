@@ -28,6 +28,7 @@ import io.wharf.server.Services;
 import io.wharf.server.http.OciErrors;
 import io.wharf.server.http.OpsResponses;
 import io.wharf.server.http.Ranges;
+import io.wharf.server.http.RequestIds;
 import io.wharf.server.route.Route;
 import io.wharf.server.route.RouteParser;
 import java.nio.charset.StandardCharsets;
@@ -56,6 +57,10 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   private HttpRequest current;
   private String routeLabel;
   private long startNanos;
+  /** For the access log: the request's id, where its bytes came from, who was let in. */
+  private String requestId;
+  private String servedFrom;
+  private String user;
 
   private boolean smallWritePending;
   private io.netty.util.concurrent.ScheduledFuture<?> requestDeadline;
@@ -154,6 +159,10 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     current = req;
     routeLabel = "unknown";
     startNanos = System.nanoTime();
+    requestId = RequestIds.forRequest(req.headers().get(RequestIds.HEADER));
+    ctx.channel().attr(RequestIds.CURRENT).set(requestId);
+    servedFrom = "-";
+    user = null;
     services.responseStarted();
     boolean head = req.method().equals(HttpMethod.HEAD);
     Route route;
@@ -221,6 +230,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
           if (err != null) {
             fail(err);
           } else if (d.outcome() == AccessControl.Outcome.ALLOWED) {
+            user = d.user();
             proceed.run();
           } else {
             refuse(d, upstream);
@@ -292,8 +302,10 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
         .set(HttpHeaderNames.CONTENT_LENGTH, man.body().length)
         .set("Docker-Content-Digest", man.digest().toString())
         .set(HttpHeaderNames.ETAG, "\"" + man.digest() + "\"");
+    servedFrom = "manifest";
     if (man.stale()) {
       r.headers().set(HttpHeaderNames.WARNING, "110 wharf \"Response is Stale\"");
+      servedFrom = "manifest-stale";
     }
     send(r);
   }
@@ -353,6 +365,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     streaming = null;
+    servedFrom = source;
     services.meters().servedBytes(source, bytes);
     completeRequest(ok ? status : 499, bytes);
   }
@@ -376,6 +389,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
         fail(err);
         return;
       }
+      servedFrom = "upstream";
       sendRaw(raw, head, name, ns, route);
     }), ctx.executor());
   }
@@ -515,9 +529,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     HttpRequest req = current;
     Duration took = Duration.ofNanos(System.nanoTime() - startNanos);
     services.meters().request(routeLabel, req.method().name(), status, took);
-    if (access.isDebugEnabled()) {
-      access.debug("{} {} {} {} {}B {}ms", ctx.channel().remoteAddress(), req.method(), req.uri(),
-          status, bytes, took.toMillis());
+    if (access.isInfoEnabled()) {
+      logAccess(req, status, bytes, took.toMillis());
     }
     busy = false;
     current = null;
@@ -532,6 +545,29 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     } else {
       armRequestDeadline();
     }
+  }
+
+  /**
+   * One line per answered request on logger {@code io.wharf.access}: readable in the text format,
+   * and the same fields as key-value pairs for the JSON format.
+   */
+  private void logAccess(HttpRequest req, int status, long bytes, long millis) {
+    java.net.SocketAddress remote = ctx.channel().remoteAddress();
+    String client = remote instanceof java.net.InetSocketAddress a
+        ? a.getAddress().getHostAddress() : String.valueOf(remote);
+    access.atInfo()
+        .addKeyValue("request_id", requestId)
+        .addKeyValue("client", client)
+        .addKeyValue("user", user)
+        .addKeyValue("method", req.method().name())
+        .addKeyValue("uri", req.uri())
+        .addKeyValue("route", routeLabel)
+        .addKeyValue("status", status)
+        .addKeyValue("bytes", bytes)
+        .addKeyValue("source", servedFrom)
+        .addKeyValue("duration_ms", millis)
+        .log("{} {} {} {} {} {} {}B {}ms source={}", requestId, client,
+            user == null ? "-" : user, req.method(), req.uri(), status, bytes, millis, servedFrom);
   }
 
   @Override

@@ -64,7 +64,7 @@ class ConfigCheckTest {
     Run r = run("serve", "--help");
     assertThat(r.exit()).isZero();
     for (String flag : new String[] {"--config", "--listen", "--upstream", "--storage",
-        "--external-url", "--log-level", "--access-log"}) {
+        "--external-url", "--log-level", "--access-log", "--log-format", "--log"}) {
       assertThat(r.out()).contains(flag);
     }
   }
