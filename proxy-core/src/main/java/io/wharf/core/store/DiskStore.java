@@ -80,40 +80,80 @@ public final class DiskStore implements AutoCloseable {
    */
   public static DiskStore open(Path root) {
     Path abs = root.toAbsolutePath().normalize();
-    FileChannel lockChannel = null;
+    DiskStore store = null;
     try {
       Files.createDirectories(abs);
-      lockChannel =
-          FileChannel.open(abs.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-      FileLock lock;
-      try {
-        lock = lockChannel.tryLock();
-      } catch (OverlappingFileLockException e) {
-        lock = null;
-      }
-      if (lock == null) {
-        throw new StoreException(
-            "store " + abs + " is in use by another Wharf instance (lock file " + abs.resolve(".lock")
-                + " is held)",
-            null);
-      }
-      DiskStore store = new DiskStore(abs, lockChannel, lock);
-      store.checkFormat();
+      store = lock(abs);
+      store.checkFormat(true);
       store.cleanTmp();
       Files.createDirectories(store.blobs);
       Files.createDirectories(store.manifests);
       Files.createDirectories(store.tags);
       return store;
     } catch (IOException e) {
-      closeQuietly(lockChannel);
+      if (store != null) {
+        store.close();
+      }
       throw new StoreException("cannot open store " + abs + ": " + e, e);
     } catch (RuntimeException e) {
-      closeQuietly(lockChannel);
+      if (store != null) {
+        store.close();
+      }
       throw e;
     }
   }
 
-  private void checkFormat() throws IOException {
+  /**
+   * Opens an existing store for an offline check ({@code wharf fsck}): takes the lock and checks
+   * the format version, but creates and removes nothing, so a store Wharf is using is refused
+   * ({@link StoreLockedException}) and one that is not there is not made up.
+   */
+  public static DiskStore openForCheck(Path root) {
+    Path abs = root.toAbsolutePath().normalize();
+    if (!Files.isDirectory(abs)) {
+      throw new StoreException("no store at " + abs + " (not a directory)", null);
+    }
+    DiskStore store = null;
+    try {
+      store = lock(abs);
+      store.checkFormat(false);
+      return store;
+    } catch (IOException e) {
+      if (store != null) {
+        store.close();
+      }
+      throw new StoreException("cannot open store " + abs + ": " + e, e);
+    } catch (RuntimeException e) {
+      if (store != null) {
+        store.close();
+      }
+      throw e;
+    }
+  }
+
+  /** Takes the store's lock (fcntl, released by {@link #close} or when the process dies). */
+  private static DiskStore lock(Path abs) throws IOException {
+    FileChannel lockChannel =
+        FileChannel.open(abs.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    FileLock lock;
+    try {
+      lock = lockChannel.tryLock();
+    } catch (OverlappingFileLockException e) {
+      lock = null; // held by this very process (another store object on the same directory)
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(lockChannel);
+      throw e;
+    }
+    if (lock == null) {
+      closeQuietly(lockChannel);
+      throw new StoreLockedException(
+          "store " + abs + " is in use by another Wharf instance (lock file " + abs.resolve(".lock")
+              + " is held)");
+    }
+    return new DiskStore(abs, lockChannel, lock);
+  }
+
+  private void checkFormat(boolean create) throws IOException {
     Path f = root.resolve(FORMAT_FILE);
     if (Files.exists(f)) {
       Map<?, ?> m = JSON.readValue(f.toFile(), Map.class);
@@ -124,7 +164,7 @@ public final class DiskStore implements AutoCloseable {
                 + FORMAT_VERSION + " (use a new directory or migrate)",
             null);
       }
-    } else {
+    } else if (create) {
       writeAtomically(f, ("{\"formatVersion\":" + FORMAT_VERSION + "}\n").getBytes(StandardCharsets.UTF_8));
     }
   }

@@ -4,7 +4,7 @@ import io.wharf.core.oci.ErrorCode;
 import io.wharf.core.oci.RegistryException;
 
 /** The local store failed (disk full, unwritable, corrupt layout); answered as 503. */
-public final class StoreException extends RegistryException {
+public class StoreException extends RegistryException {
   public StoreException(String message, Throwable cause) {
     super(ErrorCode.UNAVAILABLE, 503, message, cause);
   }

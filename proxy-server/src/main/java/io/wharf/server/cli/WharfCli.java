@@ -9,7 +9,9 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = VersionProvider.class,
     description = "Wharf: a pull-through caching OCI registry mirror for clusters.",
-    subcommands = {ServeCommand.class, ConfigCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      ServeCommand.class, ConfigCommand.class, FsckCommand.class, CommandLine.HelpCommand.class
+    })
 public final class WharfCli implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
