@@ -30,6 +30,8 @@ import java.util.regex.Pattern;
  *     circuit breaker; 0 disables it
  * @param breakerOpenFor how long an open breaker fails requests fast before letting one through
  * @param access which clients may pull through this upstream (open when absent)
+ * @param cancelWhenAbandoned cancel a blob download when every client reading it has gone away
+ *     before it completed (default false: finish and store it, the next job wants it)
  */
 public record UpstreamConfig(
     String name,
@@ -47,7 +49,8 @@ public record UpstreamConfig(
     Duration queueTimeout,
     Integer breakerFailures,
     Duration breakerOpenFor,
-    AccessConfig access) {
+    AccessConfig access,
+    Boolean cancelWhenAbandoned) {
 
   public static final String DOCKER_HUB_NAME = "docker.io";
   public static final String DOCKER_HUB_URL = "https://registry-1.docker.io";
@@ -61,7 +64,7 @@ public record UpstreamConfig(
   public static UpstreamConfig of(String name, String url) {
     return new UpstreamConfig(
             name, url, null, null, null, null, null, null, null, null, null, null, null, null, null,
-            null)
+            null, null)
         .withDefaults();
   }
 
@@ -83,7 +86,8 @@ public record UpstreamConfig(
         queueTimeout == null ? Duration.ofSeconds(10) : queueTimeout,
         breakerFailures == null ? 5 : breakerFailures,
         breakerOpenFor == null ? Duration.ofSeconds(30) : breakerOpenFor,
-        access == null ? new AccessConfig(List.of(), null) : access.withDefaults());
+        access == null ? new AccessConfig(List.of(), null) : access.withDefaults(),
+        cancelWhenAbandoned != null && cancelWhenAbandoned);
   }
 
   /** {@link #maxBandwidth} in bytes per second, or 0 when unlimited. */

@@ -137,6 +137,9 @@ final class BlobDownload {
       }
       hasher = blob.digest().newHasher();
       meters.fetchStarted(blob.upstream());
+      if (client.config().cancelWhenAbandoned()) {
+        blob.cancelWhenAbandoned(() -> serial.execute(this::abandoned));
+      }
       request();
     } catch (RuntimeException e) {
       fail(new RegistryException(
@@ -215,6 +218,9 @@ final class BlobDownload {
 
   private void onResponse(BlobStream stream, Throwable err, long offset) {
     if (finished) {
+      if (stream != null) {
+        stream.discard(); // cancelled (abandoned) while this request was on its way
+      }
       return;
     }
     if (err != null) {
@@ -378,11 +384,31 @@ final class BlobDownload {
     fail(failure, "upstream_error");
   }
 
+  /**
+   * Every reader went away before the blob was complete and the upstream is configured with
+   * {@code cancelWhenAbandoned}: stop reading it, drop the temp file and the reservation, and
+   * leave the in-flight map (the blob already refuses new readers, so the next request starts a
+   * fresh fetch). If the download finished first, this is a no-op and the blob is stored.
+   */
+  private void abandoned() {
+    if (finished) {
+      return;
+    }
+    log.info("{}: every client went away after {} of {} bytes; cancelling the download"
+        + " (cancelWhenAbandoned)", what(), written, blob.length());
+    fail(new RegistryException(ErrorCode.UNAVAILABLE, 503,
+        what() + ": cancelled, every client went away", null), "abandoned", false);
+  }
+
   private RegistryException upstreamBad(String message) {
     return new RegistryException(ErrorCode.UNAVAILABLE, 502, what() + ": " + message, null);
   }
 
   private void fail(RegistryException cause, String result) {
+    fail(cause, result, true);
+  }
+
+  private void fail(RegistryException cause, String result, boolean logError) {
     if (finished) {
       return;
     }
@@ -391,7 +417,9 @@ final class BlobDownload {
       current.cancel();
       current = null;
     }
-    log.error("{}", cause.getMessage());
+    if (logError) {
+      log.error("{}", cause.getMessage());
+    }
     try {
       if (out != null) {
         out.close();

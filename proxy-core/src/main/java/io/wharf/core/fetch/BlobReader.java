@@ -123,6 +123,9 @@ public final class BlobReader implements AutoCloseable {
         passthrough.close();
       } else if (file != null) {
         file.release();
+        if (growing != null) {
+          growing.readerClosed();
+        }
       }
     }
   }

@@ -60,6 +60,11 @@ public final class GrowingBlob {
   private SharedFile file;
   private boolean closed;
   private int readers;
+  /** Readers whose {@link BlobReader} is still open. */
+  private int active;
+  private boolean keepFetching;
+  private Runnable onAbandoned;
+  private boolean abandoned;
   private List<Waiter> waiters = new ArrayList<>();
   private PassthroughBody passthrough;
 
@@ -143,11 +148,53 @@ public final class GrowingBlob {
    * (the caller then looks in the store). Call after {@link #started()} completed.
    */
   synchronized SharedFile newReaderFile() {
-    if (closed || file == null || state == State.FAILED || state == State.PASSTHROUGH) {
+    if (closed || abandoned || file == null || state == State.FAILED
+        || state == State.PASSTHROUGH) {
       return null;
     }
     readers++;
+    active++;
     return file.retain();
+  }
+
+  /**
+   * A reader from {@link #newReaderFile} is done (its response ended, or its client went away).
+   * When it was the last one, the fetch is still running, nobody asked to {@link #keepFetching}
+   * and the download asked to be told ({@link #cancelWhenAbandoned}), the blob is marked
+   * abandoned — no reader joins it any more, {@link InFlightFetches} starts a fresh fetch for
+   * the next request — and the download is told to cancel.
+   */
+  void readerClosed() {
+    Runnable abandon = null;
+    synchronized (this) {
+      active--;
+      if (active == 0 && state == State.RUNNING && onAbandoned != null && !keepFetching
+          && !abandoned) {
+        abandoned = true;
+        abandon = onAbandoned;
+      }
+    }
+    if (abandon != null) {
+      abandon.run();
+    }
+  }
+
+  /**
+   * Keeps the fetch going to the end even if every reader goes away (a prefetch or pin that wants
+   * the blob stored, whatever its clients do). Idempotent.
+   */
+  public synchronized void keepFetching() {
+    keepFetching = true;
+  }
+
+  /** True once the last reader left a fetch configured to cancel then; it takes no new readers. */
+  synchronized boolean isAbandoned() {
+    return abandoned;
+  }
+
+  /** The download cancels when its last reader leaves: {@code onAbandoned} runs once, then. */
+  synchronized void cancelWhenAbandoned(Runnable onAbandoned) {
+    this.onAbandoned = onAbandoned;
   }
 
   // ---- writer side (BlobDownload) ----

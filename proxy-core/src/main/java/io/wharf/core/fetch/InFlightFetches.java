@@ -12,7 +12,7 @@ import java.util.concurrent.ScheduledExecutorService;
 /**
  * At most one upstream fetch per digest. The first caller for a digest starts a {@link
  * BlobDownload}; every later caller joins its {@link GrowingBlob}. No lock is held across I/O: the
- * map's {@code computeIfAbsent} only creates the object, and the download starts after.
+ * map's {@code compute} only creates the object, and the download starts after.
  */
 public final class InFlightFetches {
   private final ConcurrentHashMap<Digest, GrowingBlob> inFlight = new ConcurrentHashMap<>();
@@ -36,10 +36,15 @@ public final class InFlightFetches {
   /** Joins the fetch of {@code digest}, starting one from {@code client} if none is in flight. */
   public Joined join(RegistryClient client, RepositoryName repo, Digest digest) {
     GrowingBlob[] created = new GrowingBlob[1];
+    // An abandoned fetch (its last reader left and it is being cancelled) is never joined: the
+    // caller starts a fresh one in its place; the old one's clean-up removes only itself.
     GrowingBlob blob =
-        inFlight.computeIfAbsent(
+        inFlight.compute(
             digest,
-            d -> {
+            (d, existing) -> {
+              if (existing != null && !existing.isAbandoned()) {
+                return existing;
+              }
               created[0] = new GrowingBlob(d, client.config().name());
               return created[0];
             });

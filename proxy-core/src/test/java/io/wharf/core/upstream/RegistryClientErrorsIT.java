@@ -34,7 +34,8 @@ class RegistryClientErrorsIT extends UpstreamItSupport {
 
   UpstreamConfig configFor(String url, Duration requestTimeout) {
     return new UpstreamConfig(UPSTREAM, url, null, Credentials.NONE, null, null,
-        Duration.ofSeconds(2), requestTimeout, null, null, null, null, null, null, null, null).withDefaults();
+        Duration.ofSeconds(2), requestTimeout, null, null, null, null, null, null, null, null, null)
+        .withDefaults();
   }
 
   @Test

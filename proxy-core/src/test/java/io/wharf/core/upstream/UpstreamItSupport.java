@@ -106,7 +106,8 @@ abstract class UpstreamItSupport {
   UpstreamConfig config(Credentials credentials) {
     return new UpstreamConfig(
             UPSTREAM, registryUrl(), null, credentials, null, null,
-            Duration.ofSeconds(2), Duration.ofSeconds(5), null, null, null, null, null, null, null, null)
+            Duration.ofSeconds(2), Duration.ofSeconds(5), null, null, null, null, null, null, null, null,
+            null)
         .withDefaults();
   }
 
