@@ -63,8 +63,14 @@ class TieredStorageIT {
   }
 
   private void start(long fast, long large) {
+    start(fast, large, "");
+  }
+
+  /** {@code upstreamYaml}: more keys of the upstream entry, indented four spaces. */
+  private void start(long fast, long large, String upstreamYaml) {
     String yaml = "listen: 127.0.0.1:0\n"
         + "upstreams:\n  - name: up\n    url: " + upstream.url() + "\n    idleTimeout: 5s\n"
+        + upstreamYaml
         + "storage:\n  tiers:\n"
         + "    - type: memory\n      maxSize: 1MiB\n"
         + "    - path: " + dir.resolve("fast") + "\n      maxSize: " + fast + "\n"
@@ -312,6 +318,71 @@ class TieredStorageIT {
     assertThat(counter(WharfMeters.STORE_PASSTHROUGH)).isEqualTo(2);
     await().until(() -> server.services().blobs().inFlight().size() == 0);
     assertNothingKept(d);
+  }
+
+  @Test
+  void passthroughUpstreamResets_resumedWithRange_clientSeesAPauseAndEveryByte() throws Exception {
+    byte[] bytes = TestImages.bytes(47, 300_000);
+    Digest d = upstream.putBlob(bytes);
+    ScriptedUpstream.Script script = upstream.script(d);
+    script.resetAfter = 100_000;
+    script.resets.set(2);
+    start(100_000, 200_000);
+    try (RawGet get = new RawGet(server.port(), "/v2/app/blobs/" + d, 0)) {
+      assertThat(get.status).isEqualTo(200);
+      assertThat(get.contentLength).isEqualTo(bytes.length);
+      MessageDigest md = Digest.newSha256();
+      assertThat(get.readBody(md)).isEqualTo(bytes.length);
+      assertThat("sha256:" + HexFormat.of().formatHex(md.digest())).isEqualTo(d.toString());
+    }
+    assertThat(upstream.blobGets(d)).as("first GET and two resumes").isEqualTo(3);
+    assertThat(upstream.lastHeader("GET /v2/app/blobs/" + d, "range")).isEqualTo("bytes=100000-");
+    assertThat(counter(WharfMeters.FETCH_RESUMES, "upstream", "up")).isEqualTo(2);
+    await().until(() -> counter(WharfMeters.FETCH_RESULTS, "upstream", "up", "result",
+        "passthrough") == 1);
+    await().until(() -> server.services().blobs().inFlight().size() == 0);
+    assertNothingKept(d);
+  }
+
+  @Test
+  void passthroughResumeIgnoredRange_bytesAlreadySentSkipped() throws Exception {
+    byte[] bytes = TestImages.bytes(48, 300_000);
+    Digest d = upstream.putBlob(bytes);
+    ScriptedUpstream.Script script = upstream.script(d);
+    script.resetAfter = 120_000;
+    script.resets.set(1);
+    script.ignoreRange = true;
+    start(100_000, 200_000);
+    HttpResponse<byte[]> r = client.get("/v2/app/blobs/" + d);
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo(bytes);
+    assertThat(upstream.blobGets(d)).isEqualTo(2);
+    assertThat(counter(WharfMeters.STORE_PASSTHROUGH)).isEqualTo(1);
+  }
+
+  @Test
+  void passthroughResetsPastTheRetryBudget_clientCutShortOfContentLength_nothingKept()
+      throws Exception {
+    byte[] bytes = TestImages.bytes(49, 300_000);
+    Digest d = upstream.putBlob(bytes);
+    ScriptedUpstream.Script script = upstream.script(d);
+    script.resetAfter = 100_000;
+    script.resets.set(10);
+    start(100_000, 200_000, "    retries: 1\n");
+    try (RawGet get = new RawGet(server.port(), "/v2/app/blobs/" + d, 0)) {
+      assertThat(get.status).isEqualTo(200);
+      assertThat(get.contentLength).isEqualTo(bytes.length);
+      long n = get.readBody(Digest.newSha256());
+      // readBody returns early only when the connection ends (a stall would time out instead)
+      assertThat(n).as("cut, never a clean short end").isLessThan(bytes.length);
+    }
+    assertThat(upstream.blobGets(d)).as("one GET and one resume").isEqualTo(2);
+    await().until(() -> counter(WharfMeters.FETCH_RESULTS, "upstream", "up", "result",
+        "upstream_error") == 1);
+    await().until(() -> server.services().blobs().inFlight().size() == 0);
+    assertNothingKept(d);
+    script.resets.set(0);
+    assertThat(client.get("/v2/app/blobs/" + d).body()).isEqualTo(bytes);
   }
 
   private void assertNothingKept(Digest d) throws IOException {

@@ -20,6 +20,7 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Flow;
@@ -186,7 +187,8 @@ final class BlobDownload {
    * through a digest check and uncached; every request that joins meanwhile gets 503 with {@code
    * Retry-After}. The fetch stays in flight (so joiners keep getting that 503 instead of each
    * starting an upstream download) until the body ends; nothing is remembered after, so once
-   * space is back the next request is cached as usual. No resume: a break cuts the client.
+   * space is back the next request is cached as usual. A break in the upstream body is resumed
+   * with {@code Range} within the same retry budget ({@link #resumePassthrough}).
    */
   private void passThrough(BlobStream stream, StoreException noRoom) {
     finished = true;
@@ -197,7 +199,7 @@ final class BlobDownload {
     log.warn("{}", joiners.getMessage());
     meters.storePassthrough();
     PassthroughBody body = new PassthroughBody(what(), blob.digest(), blob.length(), stream.body(),
-        result -> {
+        this::resumePassthrough, result -> {
           meters.fetchFinished(blob.upstream(), result.equals("ok") ? "passthrough" : result, 1);
           if (!result.equals("ok")) {
             log.warn("{}: uncached passthrough ended: {}", what(), result);
@@ -356,17 +358,25 @@ final class BlobDownload {
     onDone.run();
   }
 
-  private void retryOrFail(Throwable cause) {
-    // Resets, stalls, 5xx: try again. A 429, a Retry-After, or Wharf's own uplink protection
-    // refusing: retrying at once would only hammer what asked us to back off.
-    boolean retryable = !(cause instanceof UpstreamException ue)
-        || (ue.isTransient() && ue.kind() != UpstreamException.Kind.RATE_LIMITED
-            && ue.kind() != UpstreamException.Kind.OVERLOADED && ue.retryAfterSeconds() <= 0);
-    if (cause instanceof RegistryException && !(cause instanceof UpstreamException)) {
-      retryable = false;
+  /**
+   * Resets, stalls, 5xx: worth another try. A 429, a Retry-After, or Wharf's own uplink protection
+   * refusing: retrying at once would only hammer what asked us to back off.
+   */
+  private static boolean retryable(Throwable cause) {
+    if (cause instanceof UpstreamException ue) {
+      return ue.isTransient() && ue.kind() != UpstreamException.Kind.RATE_LIMITED
+          && ue.kind() != UpstreamException.Kind.OVERLOADED && ue.retryAfterSeconds() <= 0;
     }
-    if (retryable && attempts <= maxRetries) {
-      long backoffMs = Math.min(5_000, 100L << Math.min(attempts - 1, 6));
+    return !(cause instanceof RegistryException);
+  }
+
+  private long backoffMillis() {
+    return Math.min(5_000, 100L << Math.min(attempts - 1, 6));
+  }
+
+  private void retryOrFail(Throwable cause) {
+    if (retryable(cause) && attempts <= maxRetries) {
+      long backoffMs = backoffMillis();
       log.warn("{}: {} after {} bytes; resuming in {} ms (attempt {} of {})", what(),
           describe(cause), written, backoffMs, attempts, maxRetries);
       meters.fetchResumed(blob.upstream());
@@ -382,6 +392,38 @@ final class BlobDownload {
             what() + ": " + describe(cause) + " after " + written + " bytes, " + attempts
                 + " attempts", cause);
     fail(failure, "upstream_error");
+  }
+
+  /**
+   * The passthrough's upstream body broke after {@code offset} bytes reached the client: the same
+   * retry budget and backoff as a cached fetch, then {@code Range} from {@code offset} against
+   * the registry URL again. Null when the budget is spent (the client is then cut).
+   */
+  private CompletableFuture<BlobStream> resumePassthrough(long offset, Throwable cause) {
+    CompletableFuture<BlobStream> next = new CompletableFuture<>();
+    serial.execute(() -> {
+      if (!retryable(cause) || attempts > maxRetries) {
+        log.warn("{} (uncached): {} after {} bytes; giving up after {} attempts", what(),
+            describe(cause), offset, attempts);
+        next.complete(null);
+        return;
+      }
+      long backoffMs = backoffMillis();
+      log.warn("{} (uncached): {} after {} bytes; resuming in {} ms (attempt {} of {})", what(),
+          describe(cause), offset, backoffMs, attempts, maxRetries);
+      meters.fetchResumed(blob.upstream());
+      scheduler.schedule(() -> serial.execute(() -> {
+        attempts++;
+        client.getBlob(repo, blob.digest(), offset).whenComplete((s, e) -> {
+          if (e != null) {
+            next.completeExceptionally(e);
+          } else {
+            next.complete(s);
+          }
+        });
+      }), backoffMs, TimeUnit.MILLISECONDS);
+    });
+    return next;
   }
 
   /**

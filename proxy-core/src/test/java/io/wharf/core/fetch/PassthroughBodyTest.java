@@ -252,4 +252,128 @@ class PassthroughBodyTest {
     assertThat(maxOutstanding).hasValue(1);
     assertThat(r.bytes.toByteArray()).isEqualTo(b);
   }
+
+  /** A resumer that hands out the given upstreams in turn and records what it was asked. */
+  static final class ScriptedResumer implements PassthroughBody.Resumer {
+    final List<Long> offsets = new ArrayList<>();
+    final java.util.ArrayDeque<io.wharf.core.upstream.BlobStream> next =
+        new java.util.ArrayDeque<>();
+
+    @Override
+    public java.util.concurrent.CompletableFuture<io.wharf.core.upstream.BlobStream> resume(
+        long offset, Throwable cause) {
+      offsets.add(offset);
+      return java.util.concurrent.CompletableFuture.completedFuture(next.poll());
+    }
+  }
+
+  private PassthroughBody body(FakeUpstream up, Digest d, long length, ScriptedResumer resumer) {
+    return new PassthroughBody("fetch blob x", d, length, up, resumer, ends::add);
+  }
+
+  @Test
+  void upstreamReset_resumedFromBytesReceived_clientGetsEveryByteOnce() {
+    byte[] b = blob(300);
+    FakeUpstream first = new FakeUpstream();
+    FakeUpstream second = new FakeUpstream();
+    ScriptedResumer resumer = new ScriptedResumer();
+    resumer.next.add(new io.wharf.core.upstream.BlobStream(120, 300, second));
+    Recorder r = new Recorder();
+    body(first, Digest.sha256Of(b), 300, resumer).subscribe(r);
+    r.subscription.request(10);
+    first.send(b, 0, 100);
+    first.send(b, 100, 120);
+    first.subscriber.onError(new java.io.IOException("connection reset"));
+    assertThat(resumer.offsets).containsExactly(120L);
+    assertThat(r.error).as("a pause, not an error").isNull();
+    assertThat(second.requested).as("the new body is read on").isEqualTo(1);
+    second.send(b, 120, 300);
+    second.subscriber.onComplete();
+    assertThat(r.error).isNull();
+    assertThat(r.complete).isTrue();
+    assertThat(r.bytes.toByteArray()).isEqualTo(b);
+    assertThat(ends).containsExactly("ok");
+  }
+
+  @Test
+  void resumeIgnoresRange_bytesAlreadyReceivedDropped_notSentTwice() {
+    byte[] b = blob(300);
+    FakeUpstream first = new FakeUpstream();
+    FakeUpstream whole = new FakeUpstream();
+    ScriptedResumer resumer = new ScriptedResumer();
+    resumer.next.add(new io.wharf.core.upstream.BlobStream(0, 300, whole));
+    Recorder r = new Recorder();
+    body(first, Digest.sha256Of(b), 300, resumer).subscribe(r);
+    r.subscription.request(100);
+    first.send(b, 0, 150);
+    first.subscriber.onComplete(); // a clean end short of the length: a break too
+    assertThat(resumer.offsets).containsExactly(150L);
+    whole.send(b, 0, 100);
+    whole.send(b, 100, 200);
+    whole.send(b, 200, 300);
+    whole.subscriber.onComplete();
+    assertThat(r.error).isNull();
+    assertThat(r.bytes.toByteArray()).isEqualTo(b);
+    assertThat(ends).containsExactly("ok");
+  }
+
+  @Test
+  void resetsPastTheBudget_errorBeforeTheFinalBytes() {
+    byte[] b = blob(300);
+    FakeUpstream first = new FakeUpstream();
+    FakeUpstream second = new FakeUpstream();
+    ScriptedResumer resumer = new ScriptedResumer();
+    resumer.next.add(new io.wharf.core.upstream.BlobStream(100, 300, second));
+    Recorder r = new Recorder();
+    body(first, Digest.sha256Of(b), 300, resumer).subscribe(r);
+    r.subscription.request(10);
+    first.send(b, 0, 100);
+    first.subscriber.onError(new java.io.IOException("reset 1"));
+    second.send(b, 100, 200);
+    second.subscriber.onError(new java.io.IOException("reset 2"));
+    assertThat(resumer.offsets).containsExactly(100L, 200L);
+    assertThat(r.error).hasMessageContaining("reset 2");
+    assertThat(r.bytes.size()).as("held-back bytes never released").isEqualTo(100);
+    assertThat(r.complete).isFalse();
+    assertThat(ends).containsExactly("upstream_error");
+  }
+
+  @Test
+  void resumeWithAnotherLength_failsAndDiscardsIt() {
+    byte[] b = blob(300);
+    FakeUpstream first = new FakeUpstream();
+    FakeUpstream other = new FakeUpstream();
+    ScriptedResumer resumer = new ScriptedResumer();
+    resumer.next.add(new io.wharf.core.upstream.BlobStream(100, 999, other));
+    Recorder r = new Recorder();
+    body(first, Digest.sha256Of(b), 300, resumer).subscribe(r);
+    r.subscription.request(10);
+    first.send(b, 0, 100);
+    first.subscriber.onError(new java.io.IOException("reset"));
+    assertThat(r.error).hasMessageContaining("changed the blob's length");
+    assertThat(other.cancels).as("the wrong body is discarded").isEqualTo(1);
+    assertThat(ends).containsExactly("upstream_error");
+  }
+
+  @Test
+  void closedWhileResuming_newBodyDiscarded() {
+    byte[] b = blob(300);
+    FakeUpstream first = new FakeUpstream();
+    FakeUpstream second = new FakeUpstream();
+    java.util.concurrent.CompletableFuture<io.wharf.core.upstream.BlobStream> pending =
+        new java.util.concurrent.CompletableFuture<>();
+    PassthroughBody p = new PassthroughBody("fetch blob x", Digest.sha256Of(b), 300, first,
+        (offset, cause) -> pending, ends::add);
+    Recorder r = new Recorder();
+    p.subscribe(r);
+    r.subscription.request(10);
+    first.send(b, 0, 100);
+    first.subscriber.onError(new java.io.IOException("reset"));
+    p.close();
+    assertThat(ends).containsExactly("cancelled");
+    pending.complete(new io.wharf.core.upstream.BlobStream(100, 300, second));
+    assertThat(second.cancels).isEqualTo(1);
+    assertThat(r.error).isNull();
+    assertThat(r.complete).isFalse();
+  }
 }
