@@ -109,7 +109,11 @@ class CrashRecoveryIT {
     s.gate.countDown();
     c = startChild(config, log);
     assertThat(files(store.resolve("tmp"))).as("start-up removed the leftover").isZero();
-    assertThat(Files.readString(log)).contains("removed 1 leftover temp files");
+    assertThat(Files.readString(log)).contains("removed 1 leftover temp files")
+        .as("start-up reports each tier's entries, bytes and time")
+        .containsPattern("tier disk0 \\(" + java.util.regex.Pattern.quote(store.toString())
+            + "\\): 1 blobs, 200000 bytes of no budget; index rebuilt in \\d+ ms")
+        .containsPattern("store opened in \\d+ ms: 1 tiers, 1 blobs, 200000 bytes");
     int before = upstream.blobGets(dStored);
     assertThat(c.get("/v2/app/blobs/" + dStored).body()).isEqualTo(stored);
     assertThat(upstream.blobGets(dStored)).as("stored before the crash: served locally").isEqualTo(before);

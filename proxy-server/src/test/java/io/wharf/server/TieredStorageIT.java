@@ -250,6 +250,8 @@ class TieredStorageIT {
     await().until(() -> server.services().blobs().inFlight().size() == 0);
     assertNothingKept(d);
     assertThat(counter(WharfMeters.STORE_PASSTHROUGH)).isEqualTo(1);
+    assertThat(client.get("/readyz").statusCode()).as("full disks are not unreadiness")
+        .isEqualTo(200);
 
     free.set(100L << 30); // space is back
     HttpResponse<byte[]> second = client.get("/v2/app/blobs/" + d);
