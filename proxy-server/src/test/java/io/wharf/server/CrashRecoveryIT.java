@@ -94,6 +94,12 @@ class CrashRecoveryIT {
     TestClient c = startChild(config, log);
 
     assertThat(c.get("/v2/app/blobs/" + dStored).body()).isEqualTo(stored);
+    // The lock is an fcntl lock held by another process: wharf fsck refuses to touch the store.
+    java.io.StringWriter fsckErr = new java.io.StringWriter();
+    picocli.CommandLine fsck = io.wharf.server.cli.WharfCli.commandLine();
+    fsck.setErr(new java.io.PrintWriter(fsckErr));
+    assertThat(fsck.execute("fsck", "--config", config.toString(), "--repair")).isEqualTo(3);
+    assertThat(fsckErr.toString()).contains("refusing to check while the store is in use");
     CompletableFuture<TestClient.Result> cut = c.getHashed("/v2/app/blobs/" + dBig);
     await().atMost(Duration.ofSeconds(30)).until(() -> files(store.resolve("tmp")) == 1
         && Files.size(onlyFile(store.resolve("tmp"))) >= (2 << 20) - (64 << 10));

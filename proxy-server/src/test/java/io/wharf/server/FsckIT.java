@@ -69,8 +69,10 @@ class FsckIT extends WharfOnScriptedUpstream {
   @Test
   void fsck_cleanStore_exit0_reportsWhatItChecked() throws Exception {
     TestImages.Image img = pullThenStop();
-    Run r = fsck("--store", store.toString());
+    Run r = fsck("--store", store.toString(), "--progress", "0");
     assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(r.err()).as("progress on stderr").contains("wharf fsck: disk0: 4 of 4 files, ")
+        .contains("(100%)");
     // manifest + config + 2 layers
     assertThat(r.out()).contains("disk0 " + store + ": 4 blobs")
         .contains("0 content mismatches, 0 bad files; 0 quarantined")

@@ -322,13 +322,19 @@ class TieredStorageIT {
     assertNothingKept(d);
   }
 
+  /** Upstream connections for {@code d} reset after {@code after} bytes, {@code times} times. */
+  private ScriptedUpstream.Script resetting(Digest d, long after, int times) {
+    ScriptedUpstream.Script script = upstream.script(d);
+    script.resetAfter = after;
+    script.resets.set(times);
+    return script;
+  }
+
   @Test
   void passthroughUpstreamResets_resumedWithRange_clientSeesAPauseAndEveryByte() throws Exception {
     byte[] bytes = TestImages.bytes(47, 300_000);
     Digest d = upstream.putBlob(bytes);
-    ScriptedUpstream.Script script = upstream.script(d);
-    script.resetAfter = 100_000;
-    script.resets.set(2);
+    ScriptedUpstream.Script script = resetting(d, 100_000, 2);
     start(100_000, 200_000);
     try (RawGet get = new RawGet(server.port(), "/v2/app/blobs/" + d, 0)) {
       assertThat(get.status).isEqualTo(200);
@@ -350,9 +356,7 @@ class TieredStorageIT {
   void passthroughResumeIgnoredRange_bytesAlreadySentSkipped() throws Exception {
     byte[] bytes = TestImages.bytes(48, 300_000);
     Digest d = upstream.putBlob(bytes);
-    ScriptedUpstream.Script script = upstream.script(d);
-    script.resetAfter = 120_000;
-    script.resets.set(1);
+    ScriptedUpstream.Script script = resetting(d, 120_000, 1);
     script.ignoreRange = true;
     start(100_000, 200_000);
     HttpResponse<byte[]> r = client.get("/v2/app/blobs/" + d);
@@ -367,9 +371,7 @@ class TieredStorageIT {
       throws Exception {
     byte[] bytes = TestImages.bytes(49, 300_000);
     Digest d = upstream.putBlob(bytes);
-    ScriptedUpstream.Script script = upstream.script(d);
-    script.resetAfter = 100_000;
-    script.resets.set(10);
+    ScriptedUpstream.Script script = resetting(d, 100_000, 10);
     start(100_000, 200_000, "    retries: 1\n");
     try (RawGet get = new RawGet(server.port(), "/v2/app/blobs/" + d, 0)) {
       assertThat(get.status).isEqualTo(200);

@@ -80,27 +80,18 @@ public final class DiskStore implements AutoCloseable {
    */
   public static DiskStore open(Path root) {
     Path abs = root.toAbsolutePath().normalize();
-    DiskStore store = null;
     try {
       Files.createDirectories(abs);
-      store = lock(abs);
+    } catch (IOException e) {
+      throw new StoreException("cannot open store " + abs + ": " + e, e);
+    }
+    return locked(abs, store -> {
       store.checkFormat(true);
       store.cleanTmp();
       Files.createDirectories(store.blobs);
       Files.createDirectories(store.manifests);
       Files.createDirectories(store.tags);
-      return store;
-    } catch (IOException e) {
-      if (store != null) {
-        store.close();
-      }
-      throw new StoreException("cannot open store " + abs + ": " + e, e);
-    } catch (RuntimeException e) {
-      if (store != null) {
-        store.close();
-      }
-      throw e;
-    }
+    });
   }
 
   /**
@@ -113,21 +104,29 @@ public final class DiskStore implements AutoCloseable {
     if (!Files.isDirectory(abs)) {
       throw new StoreException("no store at " + abs + " (not a directory)", null);
     }
+    return locked(abs, store -> store.checkFormat(false));
+  }
+
+  /** What to do with a freshly locked store before handing it out. */
+  private interface Setup {
+    void run(DiskStore store) throws IOException;
+  }
+
+  /** Locks {@code abs} and runs {@code setup}; on any failure the lock is released again. */
+  private static DiskStore locked(Path abs, Setup setup) {
     DiskStore store = null;
     try {
       store = lock(abs);
-      store.checkFormat(false);
+      setup.run(store);
       return store;
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
       if (store != null) {
         store.close();
+      }
+      if (e instanceof RuntimeException re) {
+        throw re;
       }
       throw new StoreException("cannot open store " + abs + ": " + e, e);
-    } catch (RuntimeException e) {
-      if (store != null) {
-        store.close();
-      }
-      throw e;
     }
   }
 

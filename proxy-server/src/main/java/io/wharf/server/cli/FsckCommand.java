@@ -34,9 +34,6 @@ import picocli.CommandLine.Spec;
           + " 2 invalid configuration or arguments, 3 the store is in use or cannot be read."
     })
 final class FsckCommand implements Callable<Integer> {
-  /** Progress lines on stderr at most this often. */
-  private static final long PROGRESS_EVERY_NANOS = 5_000_000_000L;
-
   @Spec CommandSpec spec;
 
   @Option(names = {"-c", "--config"}, paramLabel = "FILE",
@@ -52,6 +49,11 @@ final class FsckCommand implements Callable<Integer> {
       description = "Quarantine bad files and remove leftover temp files.")
   boolean repair;
 
+  @Option(names = "--progress", paramLabel = "SECONDS", defaultValue = "5",
+      description = "Seconds between progress lines on stderr (default ${DEFAULT-VALUE};"
+          + " 0: after every file).")
+  double progressSeconds;
+
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
@@ -66,7 +68,7 @@ final class FsckCommand implements Callable<Integer> {
     }
     StoreCheck.Report report;
     try {
-      report = StoreCheck.check(roots, repair, new ProgressLines(err));
+      report = StoreCheck.check(roots, repair, new ProgressLines(err, (long) (progressSeconds * 1e9)));
     } catch (StoreLockedException e) {
       err.println("wharf fsck: refusing to check while the store is in use: " + e.getMessage()
           + ". Stop Wharf first.");
@@ -139,16 +141,18 @@ final class FsckCommand implements Callable<Integer> {
   /** Progress on stderr every few seconds, so a long check on a big store shows it is alive. */
   private static final class ProgressLines implements StoreCheck.Progress {
     private final PrintWriter err;
+    private final long everyNanos;
     private long last = System.nanoTime();
 
-    ProgressLines(PrintWriter err) {
+    ProgressLines(PrintWriter err, long everyNanos) {
       this.err = err;
+      this.everyNanos = everyNanos;
     }
 
     @Override
     public void update(String tier, long files, long totalFiles, long bytes, long totalBytes) {
       long now = System.nanoTime();
-      if (now - last < PROGRESS_EVERY_NANOS) {
+      if (now - last < everyNanos) {
         return;
       }
       last = now;
