@@ -86,4 +86,77 @@ class GrowingBlobTest {
     r.release();
     assertThat(r.channel().isOpen()).isFalse();
   }
+
+  @Test
+  void lastReaderClosed_cancelWhenAbandoned_firesOnce_andBlobTakesNoNewReaders() throws Exception {
+    GrowingBlob b = started(100);
+    AtomicInteger abandoned = new AtomicInteger();
+    b.cancelWhenAbandoned(abandoned::incrementAndGet);
+    BlobReader r1 = BlobReader.growing(b, b.newReaderFile(), false);
+    BlobReader r2 = BlobReader.growing(b, b.newReaderFile(), true);
+    r1.close();
+    assertThat(abandoned).as("one reader is left").hasValue(0);
+    r2.close();
+    r2.close();
+    assertThat(abandoned).hasValue(1);
+    assertThat(b.isAbandoned()).isTrue();
+    assertThat(b.newReaderFile()).as("an abandoned fetch is never joined").isNull();
+    b.close();
+  }
+
+  @Test
+  void lastReaderClosed_keepFetchingOrCompleteOrNotConfigured_neverAbandoned() throws Exception {
+    GrowingBlob kept = started(100);
+    AtomicInteger abandoned = new AtomicInteger();
+    kept.cancelWhenAbandoned(abandoned::incrementAndGet);
+    kept.keepFetching(); // e.g. a prefetch wants it stored
+    BlobReader.growing(kept, kept.newReaderFile(), false).close();
+
+    GrowingBlob done = started(100);
+    done.cancelWhenAbandoned(abandoned::incrementAndGet);
+    BlobReader r = BlobReader.growing(done, done.newReaderFile(), false);
+    done.complete(100);
+    r.close();
+
+    GrowingBlob plain = started(100); // default: clients leaving never cancel
+    BlobReader.growing(plain, plain.newReaderFile(), false).close();
+
+    assertThat(abandoned).hasValue(0);
+    assertThat(kept.isAbandoned() || done.isAbandoned() || plain.isAbandoned()).isFalse();
+    kept.close();
+    done.close();
+    plain.close();
+  }
+
+  @org.junit.jupiter.api.RepeatedTest(20)
+  void readersLeavingConcurrently_abandonFiresExactlyOnce() throws Exception {
+    GrowingBlob b = started(100);
+    AtomicInteger abandoned = new AtomicInteger();
+    b.cancelWhenAbandoned(abandoned::incrementAndGet);
+    int n = 16;
+    java.util.List<BlobReader> readers = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      readers.add(BlobReader.growing(b, b.newReaderFile(), i > 0));
+    }
+    java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    try {
+      java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+      for (BlobReader r : readers) {
+        done.add(pool.submit(() -> {
+          go.await();
+          r.close();
+          return null;
+        }));
+      }
+      go.countDown();
+      for (java.util.concurrent.Future<?> f : done) {
+        f.get(10, java.util.concurrent.TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(abandoned).hasValue(1);
+    b.close();
+  }
 }
