@@ -31,6 +31,13 @@ import java.util.concurrent.CompletableFuture;
  * reader can never pick up a descriptor that is being closed. A late joiner that finds the blob
  * closed goes back to the store.
  *
+ * <p>Readers that end say so ({@link #readerClosed}). By default nothing follows: the fetch goes
+ * on and the blob is stored, since the next job wants it. When the upstream is configured to
+ * cancel abandoned fetches, the last reader leaving a running fetch marks it abandoned under the
+ * lock — from then on it hands out no descriptor and {@link InFlightFetches} starts a fresh fetch
+ * instead of joining it — and the download is told to cancel, outside the lock. A prefetch that
+ * wants the blob whatever its readers do calls {@link #keepFetching}.
+ *
  * <p>All state is guarded by {@code this}; no lock is held while calling out.
  */
 public final class GrowingBlob {
