@@ -130,6 +130,24 @@ public final class BlobService {
             });
   }
 
+  /**
+   * Removes {@code digest} from the memory tier and every disk tier (see {@link
+   * TieredStore#purge}); readers already sending it finish. Returns the tiers it was in. Blocking.
+   */
+  public java.util.List<String> purge(Digest digest) {
+    java.util.List<String> from = new java.util.ArrayList<>();
+    if (memory != null && memory.remove(digest)) {
+      from.add("memory");
+    }
+    from.addAll(store.purge(digest));
+    return from;
+  }
+
+  /** The memory tier for small blobs, or null. */
+  public MemoryBlobCache memory() {
+    return memory;
+  }
+
   public InFlightFetches inFlight() {
     return inFlight;
   }

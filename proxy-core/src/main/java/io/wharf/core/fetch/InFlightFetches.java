@@ -65,6 +65,11 @@ public final class InFlightFetches {
     return inFlight.get(digest);
   }
 
+  /** The fetches in flight now (a snapshot). */
+  public java.util.Collection<GrowingBlob> snapshot() {
+    return java.util.List.copyOf(inFlight.values());
+  }
+
   public int size() {
     return inFlight.size();
   }

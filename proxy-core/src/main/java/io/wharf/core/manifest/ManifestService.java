@@ -318,6 +318,23 @@ public final class ManifestService {
     return t;
   }
 
+  /**
+   * Forgets what {@code tag} of {@code repository} on {@code upstream} pointed to (every tag of
+   * the repository when {@code tag} is null), in memory and on disk, so the next request asks
+   * upstream. Returns how many records were on disk. Blocking.
+   */
+  public int forgetTags(String upstream, String repository, String tag) {
+    byTag.synchronous().asMap().keySet().removeIf(k -> k.upstream().equals(upstream)
+        && k.repo().value().equals(repository) && (tag == null || k.tag().equals(tag)));
+    return tagStore.delete(upstream, repository, tag);
+  }
+
+  /** Forgets a manifest stored by digest (memory and disk); false if none was stored. Blocking. */
+  public boolean forgetManifest(Digest digest) {
+    byDigest.synchronous().invalidate(digest);
+    return store.deleteManifest(digest);
+  }
+
   /** Drops every cached tag answer (tests and purges). */
   public void invalidateTags() {
     byTag.synchronous().invalidateAll();

@@ -344,6 +344,20 @@ public final class DiskStore implements AutoCloseable {
     }
   }
 
+  /** Removes a stored manifest (bytes and media type); false if there was none. Blocking. */
+  public boolean deleteManifest(Digest d) {
+    try {
+      boolean had = Files.deleteIfExists(manifestTypePath(d));
+      if (had) {
+        Files.deleteIfExists(blobPath(d));
+        fsyncDir(blobPath(d).getParent());
+      }
+      return had;
+    } catch (IOException e) {
+      throw new StoreException("cannot delete manifest " + d + ": " + e, e);
+    }
+  }
+
   /** True if {@code d} is stored as a manifest here (its bytes are then not a tier's to evict). */
   public boolean isManifest(Digest d) {
     return Files.exists(manifestTypePath(d));

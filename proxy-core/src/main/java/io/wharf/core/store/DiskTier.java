@@ -46,11 +46,12 @@ public final class DiskTier implements BlobTier {
 
   private DiskTier(
       String name, DiskStore store, long maxBytes, long minFree, DiskSpace space,
-      LongSupplier clock, Consumer<List<LruIndex.Entry>> evictor, WharfMeters meters) {
+      LongSupplier clock, Consumer<List<LruIndex.Entry>> evictor, WharfMeters meters,
+      java.util.function.Predicate<Digest> pinned) {
     this.name = name;
     this.meters = meters;
     this.store = store;
-    this.index = new LruIndex(maxBytes);
+    this.index = new LruIndex(maxBytes, pinned);
     this.minFree = minFree;
     this.space = space;
     this.clock = clock;
@@ -68,9 +69,18 @@ public final class DiskTier implements BlobTier {
   public static DiskTier open(
       String name, Path root, long maxBytes, long minFree, DiskSpace space, LongSupplier clock,
       Consumer<List<LruIndex.Entry>> evictor, WharfMeters meters) {
+    return open(name, root, maxBytes, minFree, space, clock, evictor, meters, d -> false);
+  }
+
+  /** As above, with blobs that are never evicted or expired from this tier ({@link Pins}). */
+  public static DiskTier open(
+      String name, Path root, long maxBytes, long minFree, DiskSpace space, LongSupplier clock,
+      Consumer<List<LruIndex.Entry>> evictor, WharfMeters meters,
+      java.util.function.Predicate<Digest> pinned) {
     long t0 = System.nanoTime();
     DiskStore store = DiskStore.open(root);
-    DiskTier tier = new DiskTier(name, store, maxBytes, minFree, space, clock, evictor, meters);
+    DiskTier tier =
+        new DiskTier(name, store, maxBytes, minFree, space, clock, evictor, meters, pinned);
     try {
       DiskStore.ScanResult scan = store.scanBlobs();
       List<DiskStore.ScannedBlob> blobs = new ArrayList<>(scan.blobs());

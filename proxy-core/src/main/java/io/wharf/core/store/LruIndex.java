@@ -45,7 +45,12 @@ import java.util.List;
  * Counting leaving bytes as free lets a reservation proceed while its victims are copied down;
  * the directory may hold up to {@code leaving} bytes over budget for the duration of those copies.
  *
- * <p>Thread-safe; all methods synchronize on this index and do no I/O.
+ * <p><b>Pins.</b> Entries the {@code pinned} predicate holds ({@link Pins}) are never chosen as
+ * victims nor expired; their bytes still count as used. When only pinned entries could make
+ * room, a reservation is refused and the fetch goes to the next tier.
+ *
+ * <p>Thread-safe; all methods synchronize on this index and do no I/O (the pinned predicate is a
+ * lock-free look-up).
  */
 final class LruIndex {
 
@@ -85,13 +90,26 @@ final class LruIndex {
   record Hit(long size, State state, int hits, boolean touchDue) {}
 
   private final long max;
+  /** Pinned blobs: never chosen as victims nor expired (see {@link Pins}). */
+  private final java.util.function.Predicate<Digest> pinned;
   private final LinkedHashMap<Digest, Entry> entries = new LinkedHashMap<>(1024, 0.75f, true);
   private long used;
   private long leaving;
   private long reserved;
 
   LruIndex(long maxBytes) {
+    this(maxBytes, d -> false);
+  }
+
+  /** @param pinned blobs that stay where they are: no eviction, no expiry */
+  LruIndex(long maxBytes, java.util.function.Predicate<Digest> pinned) {
     this.max = maxBytes;
+    this.pinned = pinned;
+  }
+
+  /** True if {@code e} may be chosen for eviction or expiry. */
+  private boolean evictable(Entry e) {
+    return e.state == State.PRESENT && !pinned.test(e.digest);
   }
 
   long maxBytes() {
@@ -249,7 +267,7 @@ final class LruIndex {
   synchronized List<Entry> expire(long cutoffMillis) {
     List<Entry> out = new ArrayList<>();
     for (Entry e : entries.values()) {
-      if (e.state == State.PRESENT && e.lastAccessMillis < cutoffMillis) {
+      if (evictable(e) && e.lastAccessMillis < cutoffMillis) {
         e.state = State.EVICTING;
         leaving += e.size;
         out.add(e);
@@ -261,6 +279,29 @@ final class LruIndex {
   /** Least recently used first; for tests and diagnostics. */
   synchronized List<Digest> digestsLruFirst() {
     return new ArrayList<>(entries.keySet());
+  }
+
+  /** A blob's use in this tier, for the admin API's "top blobs". */
+  record Usage(Digest digest, long size, int hits, long lastAccessMillis) {}
+
+  /** The {@code n} entries with the most hits in this tier, most first. */
+  synchronized List<Usage> topByHits(int n) {
+    java.util.PriorityQueue<Entry> top =
+        new java.util.PriorityQueue<>(java.util.Comparator.comparingInt((Entry e) -> e.hits));
+    for (Entry e : entries.values()) {
+      if (e.hits > 0) {
+        top.add(e);
+        if (top.size() > n) {
+          top.poll();
+        }
+      }
+    }
+    List<Usage> out = new ArrayList<>();
+    for (Entry e : top) {
+      out.add(new Usage(e.digest, e.size, e.hits, e.lastAccessMillis));
+    }
+    out.sort(java.util.Comparator.comparingInt(Usage::hits).reversed());
+    return out;
   }
 
   synchronized State state(Digest d) {
@@ -275,7 +316,7 @@ final class LruIndex {
     }
     long evictable = 0;
     for (Entry e : entries.values()) {
-      if (e.state == State.PRESENT) {
+      if (evictable(e)) {
         evictable += e.size;
       }
     }
@@ -286,7 +327,7 @@ final class LruIndex {
     Iterator<Entry> it = entries.values().iterator(); // least recently used first
     while (free < need && it.hasNext()) {
       Entry e = it.next();
-      if (e.state != State.PRESENT) {
+      if (!evictable(e)) {
         continue;
       }
       e.state = State.EVICTING;

@@ -16,11 +16,13 @@ import io.wharf.core.oci.Digest;
  */
 public final class MemoryBlobCache {
   private final long maxObjectSize;
+  private final long maxBytes;
   private final Cache<Digest, byte[]> cache;
   private final WharfMeters meters;
 
   public MemoryBlobCache(long maxBytes, long maxObjectSize, WharfMeters meters) {
     this.maxObjectSize = maxObjectSize;
+    this.maxBytes = maxBytes;
     this.meters = meters;
     this.cache = Caffeine.newBuilder()
         .maximumWeight(maxBytes)
@@ -52,5 +54,22 @@ public final class MemoryBlobCache {
 
   public void invalidate(Digest d) {
     cache.invalidate(d);
+  }
+
+  /** Removes {@code d}; true if it was held. */
+  public boolean remove(Digest d) {
+    return cache.asMap().remove(d) != null;
+  }
+
+  public long maxBytes() {
+    return maxBytes;
+  }
+
+  public long entries() {
+    return cache.estimatedSize();
+  }
+
+  public long bytes() {
+    return cache.asMap().values().stream().mapToLong(b -> b.length).sum();
   }
 }

@@ -52,6 +52,53 @@ public final class TagRecordStore {
     }
   }
 
+  /**
+   * Deletes the records of {@code tag} (every {@code Accept} class) of {@code repository}, or of
+   * every tag of it when {@code tag} is null (a scan of all records). Returns how many went.
+   */
+  public int delete(String upstream, String repository, String tag) {
+    int n = 0;
+    try {
+      if (tag != null) {
+        for (AcceptClass cls : AcceptClass.values()) {
+          n += deleteFile(store.tagPath(keyHex(upstream, repository, tag, cls))) ? 1 : 0;
+        }
+        return n;
+      }
+      Path root = store.root().resolve("tags");
+      if (!Files.isDirectory(root)) {
+        return 0;
+      }
+      java.util.List<Path> files;
+      try (java.util.stream.Stream<Path> s = Files.walk(root, 2)) {
+        files = s.filter(p -> p.getFileName().toString().endsWith(".json")).toList();
+      }
+      for (Path p : files) {
+        TagRecord r;
+        try {
+          r = JSON.readValue(Files.readAllBytes(p), TagRecord.class);
+        } catch (IOException e) {
+          continue; // vanished or unreadable: read() ignores it too
+        }
+        if (r.upstream().equals(upstream) && r.repository().equals(repository)
+            && p.equals(store.tagPath(keyHex(upstream, repository, r.tag(), r.acceptClass())))) {
+          n += deleteFile(p) ? 1 : 0;
+        }
+      }
+      return n;
+    } catch (IOException e) {
+      throw new StoreException("cannot delete tag records of " + repository + ": " + e, e);
+    }
+  }
+
+  private static boolean deleteFile(Path p) throws IOException {
+    if (Files.deleteIfExists(p)) {
+      DiskStore.fsyncDir(p.getParent());
+      return true;
+    }
+    return false;
+  }
+
   public void write(TagRecord r) {
     Path p = store.tagPath(keyHex(r.upstream(), r.repository(), r.tag(), r.acceptClass()));
     try {

@@ -45,6 +45,8 @@ import org.slf4j.LoggerFactory;
  *       blob; a blob that keeps being pulled climbs back to the fast tier.
  *   <li><b>Retention</b> (optional): blobs not pulled for {@code retention} are deleted by a
  *       periodic sweep on the disk executor.
+ *   <li><b>Pins</b> ({@link Pins}): pinned blobs stay in the tier that holds them — never
+ *       evicted, demoted, expired or promoted — until unpinned or purged explicitly.
  * </ul>
  *
  * <h2>Never cut a reader, never lose a findable blob</h2>
@@ -77,6 +79,9 @@ public final class TieredStore implements AutoCloseable {
   private final AtomicLong moves = new AtomicLong();
   private final AtomicLong movesPending = new AtomicLong();
   private final List<Runnable> beforeStart = new ArrayList<>();
+  /** Temp files of placements not yet committed or abandoned (gc leaves them alone). */
+  private final java.util.Set<Path> liveTemps = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private Pins pins;
   private boolean started;
   private ScheduledFuture<?> sweeper;
 
@@ -107,11 +112,15 @@ public final class TieredStore implements AutoCloseable {
     long t0 = System.nanoTime();
     List<TierConfig> disks = config.diskTiers();
     try {
+      // Pins are read before any tier is indexed: a start-up eviction must already skip them.
+      Pins pins = Pins.load(Path.of(disks.get(0).path()));
+      s.pins = pins;
       for (int i = 0; i < disks.size(); i++) {
         TierConfig tc = disks.get(i);
         int position = i;
         DiskTier t = DiskTier.open("disk" + i, Path.of(tc.path()), tc.maxBytes(),
-            tc.minFreeBytes(), space, clock, victims -> s.onVictims(position, victims), meters);
+            tc.minFreeBytes(), space, clock, victims -> s.onVictims(position, victims), meters,
+            pins::contains);
         s.tiers.add(t);
         meters.tierGauges(t.name(), t::entryCount, t::usedBytes, t::reservedBytes,
             () -> t.maxBytes() == Long.MAX_VALUE ? -1 : t.maxBytes());
@@ -120,6 +129,7 @@ public final class TieredStore implements AutoCloseable {
       s.close();
       throw e;
     }
+    s.pins.attach(s.tiers.get(0).store());
     s.start();
     long entries = s.tiers.stream().mapToLong(DiskTier::entryCount).sum();
     long bytes = s.tiers.stream().mapToLong(DiskTier::usedBytes).sum();
@@ -145,6 +155,11 @@ public final class TieredStore implements AutoCloseable {
 
   public List<DiskTier> tiers() {
     return List.copyOf(tiers);
+  }
+
+  /** Pinned images (persisted in the first disk tier). */
+  public Pins pins() {
+    return pins;
   }
 
   // ---- reading ----
@@ -219,7 +234,9 @@ public final class TieredStore implements AutoCloseable {
         continue;
       }
       try {
-        return new Placement(t, r, t.createTemp(d));
+        Placement p = new Placement(t, r, t.createTemp(d));
+        liveTemps.add(p.tempPath());
+        return p;
       } catch (IOException e) {
         r.release();
         whyNot.add(t.name() + ": cannot create a temp file: " + e);
@@ -234,6 +251,14 @@ public final class TieredStore implements AutoCloseable {
 
   /** Stores the verified, fsynced temp file of {@code p} as blob {@code d}. Blocking. */
   public void commit(Placement p, Digest d) {
+    try {
+      commitPlaced(p, d);
+    } finally {
+      liveTemps.remove(p.tempPath());
+    }
+  }
+
+  private void commitPlaced(Placement p, Digest d) {
     try {
       for (DiskTier t : tiers) {
         if (t != p.tier() && t.contains(d)) {
@@ -252,6 +277,7 @@ public final class TieredStore implements AutoCloseable {
 
   /** Gives up a placement: temp file deleted, reservation returned. Idempotent. Blocking. */
   public void abandon(Placement p) {
+    liveTemps.remove(p.tempPath());
     p.reservation().release();
     try {
       Files.deleteIfExists(p.tempPath());
@@ -335,7 +361,7 @@ public final class TieredStore implements AutoCloseable {
 
   private void maybePromote(int position, Digest d, LruIndex.Hit hit) {
     if (position == 0 || promoteAfterHits <= 0 || hit.hits() < promoteAfterHits
-        || hit.state() != LruIndex.State.PRESENT) {
+        || hit.state() != LruIndex.State.PRESENT || pins.contains(d)) {
       return;
     }
     DiskTier src = tiers.get(position);
@@ -396,6 +422,110 @@ public final class TieredStore implements AutoCloseable {
     }
     return n;
   }
+
+  // ---- admin: purge, trim, temp files ----
+
+  /**
+   * Removes {@code d} from every tier (index and file). Readers holding it keep their descriptor
+   * and finish; the next request fetches it again. A move racing the purge may re-commit the blob
+   * one tier up or down, so passes repeat until one finds it nowhere. A fetch in flight is not
+   * cancelled: it stores the blob when it completes. Returns the tiers it was removed from.
+   * Blocking.
+   */
+  public List<String> purge(Digest d) {
+    List<String> from = new ArrayList<>();
+    for (int pass = 0; pass < 100; pass++) {
+      boolean found = false;
+      for (DiskTier t : tiers) {
+        if (t.contains(d)) {
+          found = true;
+          try {
+            t.delete(d);
+          } catch (IOException e) {
+            throw new StoreException("cannot delete blob " + d + " from tier " + t.name() + ": "
+                + e, e);
+          }
+          if (!from.contains(t.name())) {
+            from.add(t.name());
+          }
+        }
+      }
+      if (!found) {
+        break;
+      }
+    }
+    if (!from.isEmpty()) {
+      log.info("purged blob {} from {}", d, from);
+    }
+    return from;
+  }
+
+  /** Evicts from every tier over its budget (blobs are demoted as usual); victims per tier. */
+  public java.util.Map<String, Integer> trimOverBudget() {
+    java.util.Map<String, Integer> out = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < tiers.size(); i++) {
+      List<LruIndex.Entry> victims = tiers.get(i).index().overBudget();
+      if (!victims.isEmpty()) {
+        onVictims(i, victims);
+      }
+      out.put(tiers.get(i).name(), victims.size());
+    }
+    return out;
+  }
+
+  /** What {@link #removeOrphanedTemps} removed. */
+  public record TempSweep(int files, long bytes) {}
+
+  /**
+   * Deletes files in each tier's {@code tmp/} that belong to no fetch in progress and were not
+   * modified for {@code graceMillis} (copies between tiers and atomic writes are not tracked, and
+   * are always being written). Blocking.
+   */
+  public TempSweep removeOrphanedTemps(long graceMillis) {
+    long cutoff = clock.getAsLong() - graceMillis;
+    int files = 0;
+    long bytes = 0;
+    for (DiskTier t : tiers) {
+      Path tmp = t.root().resolve("tmp");
+      try (java.nio.file.DirectoryStream<Path> ds = Files.newDirectoryStream(tmp)) {
+        for (Path p : ds) {
+          try {
+            java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(p,
+                java.nio.file.attribute.BasicFileAttributes.class,
+                java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            if (liveTemps.contains(p) || a.lastModifiedTime().toMillis() > cutoff) {
+              continue;
+            }
+            if (Files.deleteIfExists(p)) {
+              files++;
+              bytes += a.size();
+              log.info("gc: removed orphaned temp file {} ({} bytes)", p, a.size());
+            }
+          } catch (NoSuchFileException gone) {
+            // finished meanwhile
+          }
+        }
+      } catch (IOException e) {
+        log.warn("gc: cannot sweep {}: {}", tmp, e.toString());
+      }
+    }
+    return new TempSweep(files, bytes);
+  }
+
+  /** Blobs with the most hits in their current tier, most first, at most {@code n}. */
+  public List<TopBlob> topByHits(int n) {
+    List<TopBlob> all = new ArrayList<>();
+    for (DiskTier t : tiers) {
+      for (LruIndex.Usage u : t.index().topByHits(n)) {
+        all.add(new TopBlob(u.digest(), u.size(), u.hits(), u.lastAccessMillis(), t.name()));
+      }
+    }
+    all.sort(java.util.Comparator.comparingInt(TopBlob::hits).reversed());
+    return all.size() > n ? List.copyOf(all.subList(0, n)) : all;
+  }
+
+  /** A much-used blob: hits counted in the tier it is in now. */
+  public record TopBlob(Digest digest, long size, int hits, long lastAccessMillis, String tier) {}
 
   /** Runs {@link #sweepExpired} periodically on the disk executor when a retention is set. */
   public void scheduleRetention(ScheduledExecutorService scheduler) {
