@@ -60,6 +60,42 @@ public final class TestImages {
     return new Image(config, layers, sb.toString().getBytes(StandardCharsets.UTF_8));
   }
 
+  /**
+   * An OCI index over {@code images}, the i-th for {@code platforms[i]} ({@code os/arch[/variant]}).
+   */
+  public static byte[] index(List<Image> images, String... platforms) {
+    StringBuilder sb = new StringBuilder("{\"schemaVersion\":2,\"mediaType\":\"")
+        .append(MediaTypes.OCI_INDEX).append("\",\"manifests\":[");
+    for (int i = 0; i < images.size(); i++) {
+      String[] p = platforms[i].split("/");
+      sb.append(i == 0 ? "" : ",").append("{\"mediaType\":\"").append(MediaTypes.OCI_MANIFEST)
+          .append("\",\"digest\":\"").append(images.get(i).manifestDigest())
+          .append("\",\"size\":").append(images.get(i).manifest().length)
+          .append(",\"platform\":{\"os\":\"").append(p[0]).append("\",\"architecture\":\"")
+          .append(p[1]).append('"');
+      if (p.length > 2) {
+        sb.append(",\"variant\":\"").append(p[2]).append('"');
+      }
+      sb.append("}}");
+    }
+    return sb.append("]}").toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Publishes a multi-platform image: each image's blobs and manifest (by digest) and an index
+   * over them as {@code repo:tag}. Returns the index digest.
+   */
+  public static Digest publishIndex(ScriptedUpstream upstream, String repo, String tag,
+      List<Image> images, String... platforms) {
+    for (Image image : images) {
+      upstream.putBlob(image.config());
+      image.layers().forEach(upstream::putBlob);
+      upstream.putManifest(repo, image.manifestDigest().toString(), MediaTypes.OCI_MANIFEST,
+          image.manifest());
+    }
+    return upstream.putManifest(repo, tag, MediaTypes.OCI_INDEX, index(images, platforms));
+  }
+
   /** Publishes {@code image} on {@code upstream} as {@code repo:tag}. */
   public static void publish(ScriptedUpstream upstream, String repo, String tag, Image image) {
     upstream.putBlob(image.config());
