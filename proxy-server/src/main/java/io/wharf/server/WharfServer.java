@@ -191,8 +191,12 @@ public final class WharfServer implements AutoCloseable {
 
   private void bindAdmin() {
     WharfConfig.HostPort hp = WharfConfig.HostPort.parse(config.admin().listen(), "admin.listen");
-    io.wharf.server.handler.AdminHandler handler =
-        new io.wharf.server.handler.AdminHandler(services, config.admin().resolveToken(System.getenv()));
+    io.wharf.core.prefetch.PrefetchJobs jobs = new io.wharf.core.prefetch.PrefetchJobs(
+        new io.wharf.core.prefetch.ImageResolver(services.router(), services.manifests()),
+        services.blobs(), store.pins(), diskExecutor, System::currentTimeMillis);
+    io.wharf.server.handler.AdminHandler handler = new io.wharf.server.handler.AdminHandler(
+        services, config.admin().resolveToken(System.getenv()),
+        new io.wharf.server.handler.AdminApi(services, jobs), isLoopback(hp.host()));
     ServerBootstrap b = new ServerBootstrap()
         .group(boss, workers)
         .channel(Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
@@ -201,7 +205,7 @@ public final class WharfServer implements AutoCloseable {
           protected void initChannel(io.netty.channel.socket.SocketChannel ch) {
             channels.add(ch);
             ch.pipeline().addLast(new io.netty.handler.codec.http.HttpServerCodec(4096, 8192, 8192),
-                new io.netty.handler.codec.http.HttpObjectAggregator(0),
+                new io.netty.handler.codec.http.HttpObjectAggregator(ADMIN_MAX_BODY),
                 new io.netty.handler.timeout.ReadTimeoutHandler(60),
                 handler);
           }
@@ -215,9 +219,25 @@ public final class WharfServer implements AutoCloseable {
       throw new IllegalStateException("cannot listen on admin address " + config.admin().listen()
           + ": " + e.getMessage(), e);
     }
-    log.info("admin listener on {} (/metrics{}, /healthz, /readyz)", adminListener.localAddress(),
+    log.info("admin listener on {} (/metrics and /admin/*{}, /healthz, /readyz)", adminListener.localAddress(),
         config.admin().token() != null || config.admin().tokenFile() != null
             || config.admin().tokenEnv() != null ? " behind a token" : "");
+  }
+
+  /** Largest admin request body (a prefetch of {@code MAX_IMAGES} references fits). */
+  private static final int ADMIN_MAX_BODY = 1 << 20;
+
+  private static boolean isLoopback(String host) {
+    try {
+      for (java.net.InetAddress a : java.net.InetAddress.getAllByName(host)) {
+        if (!a.isLoopbackAddress()) {
+          return false;
+        }
+      }
+      return true;
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
   }
 
   /** Port of the admin listener, or -1 when there is none. */
