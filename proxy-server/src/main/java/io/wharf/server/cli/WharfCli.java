@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
     versionProvider = VersionProvider.class,
     description = "Wharf: a pull-through caching OCI registry mirror for clusters.",
     subcommands = {
-      ServeCommand.class, ConfigCommand.class, FsckCommand.class, CommandLine.HelpCommand.class
+      ServeCommand.class, ConfigCommand.class, FsckCommand.class, PrefetchCommand.class,
+      PinCommand.class, PurgeCommand.class, GcCommand.class, CommandLine.HelpCommand.class
     })
 public final class WharfCli implements Runnable {
 
