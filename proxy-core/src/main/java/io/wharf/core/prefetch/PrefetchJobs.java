@@ -306,9 +306,14 @@ public final class PrefetchJobs {
       } else if (reader.isComplete()) {
         done.complete(reader.length());
       } else {
-        // The callback runs on the fetch's thread: hand off, never work there.
-        reader.whenReadableBeyond(reader.readable(),
-            () -> executor.execute(() -> awaitComplete(reader, done)));
+        // The callback runs on the fetch's thread: hand off, never work (or throw) there.
+        reader.whenReadableBeyond(reader.readable(), () -> {
+          try {
+            executor.execute(() -> awaitComplete(reader, done));
+          } catch (java.util.concurrent.RejectedExecutionException e) {
+            done.completeExceptionally(new IllegalStateException("Wharf is shutting down"));
+          }
+        });
       }
     }
 
