@@ -72,7 +72,11 @@ class AdminApiIT extends WharfOnScriptedUpstream {
   JsonNode prefetch(String body) throws Exception {
     Reply started = admin("POST", "/admin/prefetch", body);
     assertThat(started.status()).as("%s", started.json()).isEqualTo(202);
-    String id = started.json().path("id").asText();
+    return awaitJob(started.json().path("id").asText());
+  }
+
+  /** Waits until job {@code id} is no longer running; its final status. */
+  JsonNode awaitJob(String id) {
     JsonNode[] last = new JsonNode[1];
     await().atMost(Duration.ofSeconds(60)).until(() -> {
       last[0] = admin("GET", "/admin/prefetch/" + id, null).json();
@@ -191,13 +195,9 @@ class AdminApiIT extends WharfOnScriptedUpstream {
     gate.countDown();
 
     assertThat(pull.get().digest()).isEqualTo(image.layerDigest(0).toString());
-    JsonNode[] last = new JsonNode[1];
-    await().until(() -> {
-      last[0] = admin("GET", "/admin/prefetch/" + id, null).json();
-      return !last[0].path("state").asText().equals("running");
-    });
-    assertThat(last[0].path("state").asText()).isEqualTo("failed");
-    assertThat(last[0].path("errors").toString()).contains("team/nope:1");
+    JsonNode last = awaitJob(id);
+    assertThat(last.path("state").asText()).isEqualTo("failed");
+    assertThat(last.path("errors").toString()).contains("team/nope:1");
     assertThat(upstream.blobGets(image.layerDigest(0))).as("one upstream fetch for both")
         .isEqualTo(1);
     assertThat(admin("GET", "/admin/prefetch/0000", null).status()).isEqualTo(404);

@@ -2,7 +2,9 @@ package io.wharf.server.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.function.BiConsumer;
+import java.util.function.BiFunction;
 
 /** One admin API call from a command: send, check the status, print, map to an exit status. */
 final class AdminCalls {
@@ -36,5 +38,20 @@ final class AdminCalls {
       err.flush();
       return 2;
     }
+  }
+
+  /**
+   * {@code DELETE prefix+item} for each item, printing {@code line(item, reply)} for each success;
+   * the worst exit status.
+   */
+  static int deleteEach(picocli.CommandLine.Model.CommandSpec spec, String what,
+      AdminClient admin, String prefix, List<String> items,
+      BiFunction<String, JsonNode, String> line) {
+    int status = 0;
+    for (String item : items) {
+      status = Math.max(status, run(spec, what, () -> admin.send("DELETE", prefix + item, null),
+          200, (out, j) -> out.println(line.apply(item, j))));
+    }
+    return status;
   }
 }

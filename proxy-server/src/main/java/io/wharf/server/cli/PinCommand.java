@@ -85,13 +85,8 @@ final class PinCommand implements Runnable {
 
     @Override
     public Integer call() {
-      int status = 0;
-      for (String id : ids) {
-        status = Math.max(status, AdminCalls.run(spec, "pin rm",
-            () -> admin.send("DELETE", "/admin/pins/" + id, null), 200,
-            (out, j) -> out.println("unpinned " + id)));
-      }
-      return status;
+      return AdminCalls.deleteEach(spec, "pin rm", admin, "/admin/pins/", ids,
+          (id, j) -> "unpinned " + id);
     }
   }
 }

@@ -30,14 +30,9 @@ final class PurgeCommand implements Runnable {
 
     @Override
     public Integer call() {
-      int status = 0;
-      for (String d : digests) {
-        status = Math.max(status, AdminCalls.run(spec, "purge blob",
-            () -> admin.send("DELETE", "/admin/cache/blobs/" + d, null), 200,
-            (out, j) -> out.println("purged " + d + " from " + j.path("removedFrom")
-                + (j.path("manifest").asBoolean() ? " and the manifest store" : ""))));
-      }
-      return status;
+      return AdminCalls.deleteEach(spec, "purge blob", admin, "/admin/cache/blobs/", digests,
+          (d, j) -> "purged " + d + " from " + j.path("removedFrom")
+              + (j.path("manifest").asBoolean() ? " and the manifest store" : ""));
     }
   }
 
@@ -53,14 +48,8 @@ final class PurgeCommand implements Runnable {
 
     @Override
     public Integer call() {
-      int status = 0;
-      for (String ref : refs) {
-        status = Math.max(status, AdminCalls.run(spec, "purge tag",
-            () -> admin.send("DELETE", "/admin/cache/tags/" + ref, null), 200,
-            (out, j) -> out.println("forgot " + ref + " (" + j.path("recordsRemoved").asInt()
-                + " records)")));
-      }
-      return status;
+      return AdminCalls.deleteEach(spec, "purge tag", admin, "/admin/cache/tags/", refs,
+          (ref, j) -> "forgot " + ref + " (" + j.path("recordsRemoved").asInt() + " records)");
     }
   }
 }
