@@ -405,5 +405,57 @@ else
     fail "g: openssl makes a test certificate"
 fi
 
+# --------------------------------------------------------------------------
+# p. prefetch through the admin API (`wharf prefetch`), then a pull that needs no upstream
+# --------------------------------------------------------------------------
+P_DIR=$WORK/prefetch
+mkdir -p "$P_DIR"
+e2e_free_port P_PORT || { fail "find a free port"; bail; }
+e2e_free_port P_ADMIN || { fail "find a free port"; bail; }
+printf 'e2e-admin-token\n' >"$P_DIR/token"
+cat >"$P_DIR/wharf.yaml" <<EOF
+listen: 127.0.0.1:$P_PORT
+admin:
+  listen: 127.0.0.1:$P_ADMIN
+  tokenFile: $P_DIR/token
+upstreams:
+  - name: reg
+    url: $REGISTRY_URL
+storage:
+  tiers:
+    - path: $P_DIR/storage
+EOF
+if e2e_start_wharf_config "$P_DIR/wharf.yaml" "$P_PORT" "$LOGS/wharf-prefetch.log"; then
+    P_PID=$WHARF_PID
+    prefetch() { # REF... — wharf prefetch against this instance
+        timeout 120 java -jar "$WHARF_JAR" prefetch --admin-url "http://127.0.0.1:$P_ADMIN" \
+            --token-file "$P_DIR/token" "$@" </dev/null
+    }
+    check "p: wharf prefetch $REG/e2e/app:v1 exits 0 (registry host selects the upstream)" \
+        prefetch "$REG/e2e/app:v1"
+    MARK=$(e2e_log_mark "$REGISTRY_LOG")
+    p_pull() {
+        timeout "${E2E_SKOPEO_TIMEOUT:-180}" skopeo --insecure-policy copy --preserve-digests \
+            --src-tls-verify=false "docker://127.0.0.1:$P_PORT/e2e/app:v1" "oci:$WORK/outp:v1" \
+            >"$LOGS/skopeo-p.log" 2>&1 </dev/null &&
+            e2e_compare_layout "$WORK/src-app" "$APP_DIGEST" "$WORK/outp" v1
+    }
+    check "p: skopeo pulls the prefetched e2e/app:v1 through Wharf; digests match" p_pull
+    check "p: that pull fetched no blob from upstream" \
+        blob_counts_ok e2e/app "$MARK" -eq 0 "${APP_BLOBS[@]}"
+    p_unknown_fails() {
+        prefetch "$REG/e2e/nosuch:v1" >"$LOGS/prefetch-unknown.log" 2>&1
+        [[ $? -eq 1 ]] && grep -q 'error: .*e2e/nosuch:v1' "$LOGS/prefetch-unknown.log"
+    }
+    check "p: wharf prefetch of an unknown image exits 1 and prints the error" p_unknown_fails
+    p_needs_token() {
+        [[ $(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$P_ADMIN/admin/gc") == 401 ]]
+    }
+    check "p: the admin API refuses a request without the token (401)" p_needs_token
+    e2e_stop_pid "$P_PID"
+else
+    fail "p: Wharf with an admin listener starts on 127.0.0.1:$P_PORT"
+fi
+
 DONE=1
 exit 0
