@@ -429,8 +429,10 @@ public final class TieredStore implements AutoCloseable {
    * Removes {@code d} from every tier (index and file). Readers holding it keep their descriptor
    * and finish; the next request fetches it again. A move racing the purge may re-commit the blob
    * one tier up or down, so passes repeat until one finds it nowhere. A fetch in flight is not
-   * cancelled: it stores the blob when it completes. Returns the tiers it was removed from.
-   * Blocking.
+   * cancelled: it stores the blob when it completes. Known gap: a demotion whose copy had already
+   * opened the file may commit it into the lower tier just after the last pass; the blob is then
+   * still cached (verified content, so never wrong) and a second purge removes it. Returns the
+   * tiers it was removed from. Blocking.
    */
   public List<String> purge(Digest d) {
     List<String> from = new ArrayList<>();
