@@ -10,8 +10,15 @@ import picocli.CommandLine.Command;
     versionProvider = VersionProvider.class,
     description = "Wharf: a pull-through caching OCI registry mirror for clusters.",
     subcommands = {
-      ServeCommand.class, ConfigCommand.class, FsckCommand.class, PrefetchCommand.class,
-      PinCommand.class, PurgeCommand.class, GcCommand.class, CommandLine.HelpCommand.class
+      ServeCommand.class,
+      ConfigCommand.class,
+      FsckCommand.class,
+      PrefetchCommand.class,
+      PinCommand.class,
+      PurgeCommand.class,
+      GcCommand.class,
+      ClientConfigCommand.class,
+      CommandLine.HelpCommand.class
     })
 public final class WharfCli implements Runnable {
 
