@@ -16,6 +16,10 @@
 #     --archive FILE   also write the image as a docker-archive tarball
 #                      (`docker load -i FILE` / `podman load -i FILE` elsewhere)
 #     --no-smoke       build only
+#     --dockerfile     build deploy/container/Dockerfile itself with `buildah bud` (its Maven
+#                      wrapper stage downloads Maven and the dependencies from Maven Central),
+#                      with local Debian bases (JDK 17 for the build stage, JRE 17 for the
+#                      runtime) in place of the Docker Hub ones; the same smoke test follows
 # Environment:
 #   WHARF_JAR            jar to put in the image (default proxy-server/target/wharf.jar,
 #                        built with the Maven wrapper when missing)
@@ -35,13 +39,15 @@ TAG=""
 STORE_ROOT=""
 ARCHIVE=""
 SMOKE=1
+DOCKERFILE=0
 while (($#)); do
     case $1 in
         --tag) TAG=$2; shift 2 ;;
         --root) STORE_ROOT=$2; shift 2 ;;
         --archive) ARCHIVE=$2; shift 2 ;;
         --no-smoke) SMOKE=0; shift ;;
-        -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+        --dockerfile) DOCKERFILE=1; shift ;;
+        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -108,16 +114,15 @@ RUN_LIMITS=(--ulimit "nofile=$(( $(ulimit -Hn) < 65536 ? $(ulimit -Hn) : 65536 )
 VERSION=$(sed -n 's:^  <version>\(.*\)</version>$:\1:p' "$ROOT/pom.xml" | head -n 1)
 TAG=${TAG:-localhost/wharf:${VERSION:-dev}}
 JAR=${WHARF_JAR:-$ROOT/proxy-server/target/wharf.jar}
-if [[ ! -f $JAR ]]; then
+if ((!DOCKERFILE)) && [[ ! -f $JAR ]]; then
     log "building $JAR with the Maven wrapper"
     (cd "$ROOT" && ./mvnw -q -B --no-transfer-progress -DskipTests -pl proxy-server -am package) >&2
 fi
-[[ -f $JAR ]] || { fail "the jar $JAR exists"; exit 1; }
+((DOCKERFILE)) || [[ -f $JAR ]] || { fail "the jar $JAR exists"; exit 1; }
 
-# --- the Debian root (cached) -------------------------------------------------
+# --- Debian roots (cached) -----------------------------------------------------
 SUITE=${DEBIAN_SUITE:-bookworm}
 CACHE=${WHARF_IMAGE_CACHE:-/var/tmp/wharf-image}
-BASE=$CACHE/rootfs-$SUITE-jre17
 debian_mirror() {
     local u
     u=$(grep -hsE '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list \
@@ -127,36 +132,83 @@ debian_mirror() {
         | awk '{print $1}' | grep -E '/debian/?$' | head -n 1)
     echo "${u%/}"
 }
-if [[ ! -f $BASE/.complete ]]; then
-    MIRROR=${DEBIAN_MIRROR:-$(debian_mirror)}
-    [[ -n $MIRROR ]] || { fail "a Debian mirror in the apt sources (or DEBIAN_MIRROR)"; exit 1; }
-    rm -rf "$BASE"
+# debian_root NAME PACKAGES — a minbase root with PACKAGES and the user wharf (uid/gid 10001)
+# in $CACHE/rootfs-$SUITE-NAME, made once; sets ROOTFS.
+debian_root() {
+    local name=$1 pkgs=$2 mirror t
+    ROOTFS=$CACHE/rootfs-$SUITE-$name
+    if [[ -f $ROOTFS/.complete ]]; then
+        log "reusing the Debian root $ROOTFS"
+        return 0
+    fi
+    mirror=${DEBIAN_MIRROR:-$(debian_mirror)}
+    [[ -n $mirror ]] || { fail "a Debian mirror in the apt sources (or DEBIAN_MIRROR)"; exit 1; }
+    rm -rf "$ROOTFS"
     mkdir -p "$CACHE"
-    log "debootstrap --variant=minbase $SUITE + openjdk-17-jre-headless from $MIRROR (a few minutes, once)"
+    log "debootstrap --variant=minbase $SUITE + $pkgs from $mirror (a few minutes, once)"
     t=$SECONDS
-    if ! debootstrap --variant=minbase --include=openjdk-17-jre-headless,ca-certificates \
-            "$SUITE" "$BASE" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1; then
-        tail -n 30 "$CACHE/debootstrap.log" >&2
-        fail "debootstrap $SUITE with openjdk-17-jre-headless"
+    if ! debootstrap --variant=minbase --include="$pkgs" \
+            "$SUITE" "$ROOTFS" "$mirror" >"$CACHE/debootstrap-$name.log" 2>&1; then
+        tail -n 30 "$CACHE/debootstrap-$name.log" >&2
+        fail "debootstrap $SUITE with $pkgs"
         exit 1
     fi
     # a smaller image: no package lists, caches, docs or man pages
-    rm -rf "$BASE"/var/lib/apt/lists/* "$BASE"/var/cache/apt/*.bin "$BASE"/var/cache/apt/archives/*.deb \
-        "$BASE"/usr/share/doc/* "$BASE"/usr/share/man/* "$BASE"/usr/share/info/* "$BASE"/var/log/*.log
-    chroot "$BASE" groupadd --system --gid 10001 wharf
-    chroot "$BASE" useradd --system --uid 10001 --gid wharf --home-dir /var/lib/wharf --no-create-home \
-        --shell /usr/sbin/nologin wharf
-    touch "$BASE/.complete"
-    pass "debootstrap $SUITE minbase + openjdk-17-jre-headless ($((SECONDS - t)) s, $(du -sh "$BASE" | cut -f1))"
+    rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/*.bin \
+        "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/usr/share/doc/* "$ROOTFS"/usr/share/man/* \
+        "$ROOTFS"/usr/share/info/* "$ROOTFS"/var/log/*.log
+    touch "$ROOTFS/.complete"
+    pass "debootstrap $SUITE minbase + $pkgs ($((SECONDS - t)) s, $(du -sh "$ROOTFS" 2>/dev/null | cut -f1))"
+}
+# base_image NAME PACKAGES — the root above as the local image localhost/wharf-base:$SUITE-NAME
+base_image() {
+    local ctr mnt
+    BASE_IMAGE=localhost/wharf-base:$SUITE-$1
+    debian_root "$1" "$2"
+    if "${BUILDAH[@]}" inspect --type image "$BASE_IMAGE" >/dev/null 2>&1 \
+            && [[ ! $ROOTFS/.complete -nt $CACHE/.image-$SUITE-$1 ]]; then
+        return 0
+    fi
+    ctr=$("${BUILDAH[@]}" from --quiet scratch)
+    mnt=$("${BUILDAH[@]}" mount "$ctr")
+    tar -C "$ROOTFS" --exclude=./.complete -cf - . | tar -C "$mnt" -xpf -
+    "${BUILDAH[@]}" umount "$ctr" >/dev/null
+    "${BUILDAH[@]}" config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        --cmd /bin/bash "$ctr"
+    "${BUILDAH[@]}" commit --quiet --rm "$ctr" "$BASE_IMAGE" >/dev/null
+    touch "$CACHE/.image-$SUITE-$1"
+    pass "local base image $BASE_IMAGE"
+}
+
+if ((DOCKERFILE)); then
+    # --- the Dockerfile itself, on local Debian bases -------------------------------
+    base_image jdk17 openjdk-17-jdk-headless,ca-certificates
+    BUILD_BASE=$BASE_IMAGE
+    base_image jre17 openjdk-17-jre-headless,ca-certificates
+    RUNTIME_BASE=$BASE_IMAGE
+    t=$SECONDS
+    log "buildah bud -f deploy/container/Dockerfile (BUILD_IMAGE=$BUILD_BASE, RUNTIME_IMAGE=$RUNTIME_BASE)"
+    if ! "${BUILDAH[@]}" bud --quiet --layers --isolation chroot --pull-never \
+            --build-arg "BUILD_IMAGE=$BUILD_BASE" --build-arg "RUNTIME_IMAGE=$RUNTIME_BASE" \
+            -f "$HERE/Dockerfile" -t "$TAG" "$ROOT" >"$CACHE/bud.log" 2>&1; then
+        tail -n 40 "$CACHE/bud.log" >&2
+        fail "buildah bud deploy/container/Dockerfile"
+        exit 1
+    fi
+    pass "buildah bud of deploy/container/Dockerfile (Maven wrapper build inside) -> $TAG in $((SECONDS - t)) s"
 else
-    log "reusing the Debian root $BASE"
-fi
+debian_root jre17 openjdk-17-jre-headless,ca-certificates
+BASE=$ROOTFS
 
 # --- assemble the image -------------------------------------------------------
 t=$SECONDS
 BUILD_CTR=$("${BUILDAH[@]}" from --quiet scratch)
 MNT=$("${BUILDAH[@]}" mount "$BUILD_CTR")
 tar -C "$BASE" --exclude=./.complete -cf - . | tar -C "$MNT" -xpf -
+# the user wharf, as in the Dockerfile (useradd warns that 10001 is above SYS_UID_MAX)
+chroot "$MNT" groupadd --system --gid 10001 wharf
+chroot "$MNT" useradd --system --uid 10001 --gid wharf --home-dir /var/lib/wharf --no-create-home \
+    --shell /usr/sbin/nologin wharf 2>/dev/null
 install -d -o 10001 -g 10001 -m 0750 "$MNT/var/lib/wharf"
 install -d -m 0755 "$MNT/etc/wharf" "$MNT/opt/wharf"
 install -m 0644 "$JAR" "$MNT/opt/wharf/wharf.jar"
@@ -182,8 +234,10 @@ install -m 0644 "$HERE/wharf.yaml" "$MNT/etc/wharf/wharf.yaml"
     "$BUILD_CTR"
 "${BUILDAH[@]}" commit --quiet --format docker --rm "$BUILD_CTR" "$TAG" >/dev/null
 BUILD_CTR=""
+fi
 SIZE=$("${BUILDAH[@]}" images --format '{{.Size}}' "$TAG" | head -n 1)
-pass "buildah (vfs, no daemon) committed $TAG ($SIZE) in $((SECONDS - t)) s"
+((DOCKERFILE)) || pass "buildah (vfs, no daemon) committed $TAG in $((SECONDS - t)) s"
+log "image $TAG: $SIZE"
 if [[ -n $ARCHIVE ]]; then
     "${BUILDAH[@]}" push --quiet "$TAG" "docker-archive:$ARCHIVE:${TAG#localhost/}"
     pass "wrote $ARCHIVE ($(du -h "$ARCHIVE" | cut -f1)); load it with: docker load -i $ARCHIVE"
