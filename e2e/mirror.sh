@@ -3,7 +3,8 @@
 # two upstream registries (Debian's docker-registry; A anonymous, B behind
 # htpasswd Basic auth), Wharf in front of both (it holds B's credentials),
 # containerd (ctr with a hosts.toml mirror per registry, ?ns= routing) and
-# podman (registries.conf prefix mirror /reg-b) pulling through Wharf, a
+# podman (registries.conf prefix mirror /reg-b), both configured with the output of
+# `wharf client-config`, pulling through Wharf, a
 # multi-arch OCI index, tag freshness after a re-push, and pulls while
 # registry A is down (stale tag + cached blobs).
 #
@@ -400,14 +401,22 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.a
   [plugins."io.containerd.metadata.v1.bolt"]
     content_sharing_policy = "isolated"
 EOF
-for h in "$A" "$B"; do
-    cat >"$HOSTS/$h/hosts.toml" <<EOF
-server = "http://$h"
-
-[host."http://$W"]
-  capabilities = ["pull", "resolve"]
-EOF
-done
+# The nodes' configuration comes from `wharf client-config`, as an admin would make it.
+client_config() {
+    echo "# wharf client-config $*" >>"$LOGS/client-config.log"
+    java ${WHARF_JAVA_OPTS:-} -jar "$WHARF_JAR" client-config --config "$WORK/wharf.yaml" "$@" \
+        2>>"$LOGS/client-config.log"
+}
+hosts_generated() {
+    client_config --format containerd --all --output-dir "$HOSTS" || return 1
+    local h
+    for h in "$A" "$B"; do
+        grep -qF "server = \"http://$h\"" "$HOSTS/$h/hosts.toml" || return 1
+        grep -qF "[host.\"http://$W\"]" "$HOSTS/$h/hosts.toml" || return 1
+    done
+}
+check "wharf client-config --format containerd --all wrote $HOSTS/{$A,$B}/hosts.toml (server = registry, host = Wharf)" \
+    hosts_generated || bail
 CTR=(ctr --address "$SOCK")
 CTRD_LOG=$LOGS/containerd.log
 e2e_spawn "$CTRD_LOG" containerd --config "$C/config.toml"
@@ -551,16 +560,16 @@ usum "c3 $BURST_NODES nodes ctr pull burst:v1 at once (cold)"
 # --------------------------------------------------------------------------
 P=$WORK/podman
 mkdir -p "$P/root" "$P/runroot" "$P/tmp"
-cat >"$P/registries.conf" <<EOF
-unqualified-search-registries = []
-
-[[registry]]
-prefix = "$B"
-location = "$B"
-
-[[registry.mirror]]
-location = "$W/reg-b"
-insecure = true
+# B: the prefix mirror from `wharf client-config --format podman`; A: a plain mirror by hand
+# (requests without a prefix go to Wharf's defaultUpstream, reg-a)
+if ! client_config --format podman --upstream reg-b >"$P/registries-reg-b.conf" \
+        || ! grep -qF "location = \"$W/reg-b\"" "$P/registries-reg-b.conf"; then
+    fail "wharf client-config --format podman --upstream reg-b gives the prefix mirror $W/reg-b"
+    bail
+fi
+pass "wharf client-config --format podman --upstream reg-b gives the prefix mirror $W/reg-b"
+{ echo 'unqualified-search-registries = []'; cat "$P/registries-reg-b.conf"; } >"$P/registries.conf"
+cat >>"$P/registries.conf" <<EOF
 
 [[registry]]
 prefix = "$A"

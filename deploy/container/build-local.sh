@@ -27,6 +27,7 @@
 #                        /var/tmp/wharf-image); delete it to pick up Debian updates
 #   DEBIAN_MIRROR        Debian archive URL (default: the first one in this machine's apt sources)
 #   DEBIAN_SUITE         default bookworm
+#   WHARF_STORAGE_DRIVER containers-storage driver for buildah and podman (default vfs)
 #
 # Installs buildah, debootstrap and podman with apt-get when they are missing.
 # Starts no system service; the only process it runs in the background is the
@@ -47,7 +48,7 @@ while (($#)); do
         --archive) ARCHIVE=$2; shift 2 ;;
         --no-smoke) SMOKE=0; shift ;;
         --dockerfile) DOCKERFILE=1; shift ;;
-        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -98,7 +99,9 @@ if ((${#missing[@]})); then
     apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
 fi
 
-STORE_OPTS=(--storage-driver vfs)
+# vfs works everywhere (no overlay mounts needed); a system store made with overlay needs
+# WHARF_STORAGE_DRIVER=overlay (one store, one driver)
+STORE_OPTS=(--storage-driver "${WHARF_STORAGE_DRIVER:-vfs}")
 if [[ -n $STORE_ROOT ]]; then
     mkdir -p "$STORE_ROOT/root" "$STORE_ROOT/runroot"
     STORE_OPTS+=(--root "$STORE_ROOT/root" --runroot "$STORE_ROOT/runroot")
@@ -160,11 +163,28 @@ debian_root() {
     touch "$ROOTFS/.complete"
     pass "debootstrap $SUITE minbase + $pkgs ($((SECONDS - t)) s, $(du -sh "$ROOTFS" 2>/dev/null | cut -f1))"
 }
-# base_image NAME PACKAGES — the root above as the local image localhost/wharf-base:$SUITE-NAME
+# base_image NAME PACKAGES [trust-local-cas] — the root above as the local image
+# localhost/wharf-base:$SUITE-NAME. With trust-local-cas, the root also trusts this machine's
+# own CAs (/usr/local/share/ca-certificates): a build behind a TLS-inspecting proxy needs them
+# to download Maven and the dependencies.
 base_image() {
-    local ctr mnt
+    local ctr mnt crt
     BASE_IMAGE=localhost/wharf-base:$SUITE-$1
     debian_root "$1" "$2"
+    if [[ ${3:-} == trust-local-cas ]] && compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+        for crt in /usr/local/share/ca-certificates/*.crt; do
+            if ! cmp -s "$crt" "$ROOTFS/usr/local/share/ca-certificates/${crt##*/}"; then
+                install -m 0644 "$crt" "$ROOTFS/usr/local/share/ca-certificates/"
+                touch "$ROOTFS/.complete"
+            fi
+        done
+        if [[ $ROOTFS/.complete -nt $ROOTFS/etc/ssl/certs/java/cacerts ]]; then
+            mount -t proc proc "$ROOTFS/proc"
+            chroot "$ROOTFS" update-ca-certificates >/dev/null 2>&1 || true
+            umount "$ROOTFS/proc"
+            log "the build base trusts this machine's CAs: $(ls /usr/local/share/ca-certificates | tr '\n' ' ')"
+        fi
+    fi
     if "${BUILDAH[@]}" inspect --type image "$BASE_IMAGE" >/dev/null 2>&1 \
             && [[ ! $ROOTFS/.complete -nt $CACHE/.image-$SUITE-$1 ]]; then
         return 0
@@ -182,7 +202,7 @@ base_image() {
 
 if ((DOCKERFILE)); then
     # --- the Dockerfile itself, on local Debian bases -------------------------------
-    base_image jdk17 openjdk-17-jdk-headless,ca-certificates
+    base_image jdk17 openjdk-17-jdk-headless,ca-certificates trust-local-cas
     BUILD_BASE=$BASE_IMAGE
     base_image jre17 openjdk-17-jre-headless,ca-certificates
     RUNTIME_BASE=$BASE_IMAGE
