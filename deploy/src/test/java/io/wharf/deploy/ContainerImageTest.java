@@ -51,8 +51,15 @@ class ContainerImageTest {
     return m.group(1).strip();
   }
 
+  /** The image's own {@code buildah config} (after the base images are made). */
+  private String assembly() {
+    int at = script.indexOf("# --- assemble the image");
+    assertThat(at).as("build-local.sh has its assembly section").isPositive();
+    return script.substring(at);
+  }
+
   private String buildahConfig(String option) {
-    Matcher m = Pattern.compile("--" + option + " ('[^']*'|\"[^\"]*\"|\\S+)").matcher(script);
+    Matcher m = Pattern.compile("--" + option + " ('[^']*'|\"[^\"]*\"|\\S+)").matcher(assembly());
     assertThat(m.find()).as("build-local.sh sets --%s", option).isTrue();
     return m.group(1).replaceAll("^['\"]|['\"]$", "");
   }
