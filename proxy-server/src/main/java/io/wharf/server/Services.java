@@ -32,6 +32,8 @@ public final class Services {
   final PrometheusMeterRegistry prometheus;
   final java.util.concurrent.Executor diskExecutor;
   final io.wharf.core.access.AccessControl access;
+  /** Set once at start when peers are configured, before the server is ready. */
+  volatile io.wharf.core.peer.Peers peers;
   final AtomicBoolean ready = new AtomicBoolean();
   final AtomicBoolean draining = new AtomicBoolean();
   final AtomicInteger activeResponses = new AtomicInteger();
@@ -92,6 +94,11 @@ public final class Services {
 
   public PrometheusMeterRegistry prometheus() {
     return prometheus;
+  }
+
+  /** The peer set, or null when this instance has no peers. */
+  public io.wharf.core.peer.Peers peers() {
+    return peers;
   }
 
   public boolean isReady() {

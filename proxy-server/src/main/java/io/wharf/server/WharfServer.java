@@ -34,6 +34,7 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import io.wharf.core.manifest.ManifestService;
 import io.wharf.core.manifest.ReferrersCache;
 import io.wharf.core.metrics.WharfMeters;
+import io.wharf.core.peer.Peers;
 import io.wharf.core.config.TierConfig;
 import io.wharf.core.store.DiskSpace;
 import io.wharf.core.store.TieredStore;
@@ -72,10 +73,13 @@ public final class WharfServer implements AutoCloseable {
   private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private Channel listener;
   private Channel adminListener;
+  private final String peerToken;
+  private Peers peers;
   private boolean closed;
 
   private WharfServer(WharfConfig config, Map<String, String> env, DiskSpace space) {
     this.config = config;
+    this.peerToken = config.peers() == null ? null : config.peers().resolveToken(env);
     long t0 = System.nanoTime();
     this.diskExecutor = boundedPool("wharf-disk", 16, 100_000);
     this.httpExecutor = boundedPool("wharf-upstream", 8, 100_000);
@@ -182,6 +186,14 @@ public final class WharfServer implements AutoCloseable {
     if (config.admin() != null) {
       bindAdmin();
     }
+    if (config.peers() != null) {
+      // After binding: with port 0 the listen port is only known now, and it tells which
+      // member is this instance.
+      peers = Peers.start(config.peers(), port(), peerToken, httpExecutor, scheduler,
+          services.meters());
+      services.peers = peers;
+      services.blobs().routing(peers);
+    }
     services.ready.set(true);
     log.info("Wharf listening on {} ({}, {}), upstreams {}, default {}", listener.localAddress(),
         Epoll.isAvailable() ? "epoll" : "nio", config.server().tls() == null ? "plain HTTP" : "TLS",
@@ -287,6 +299,9 @@ public final class WharfServer implements AutoCloseable {
     workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     clients.forEach(RegistryClient::close);
+    if (peers != null) {
+      peers.close();
+    }
     scheduler.shutdownNow();
     diskExecutor.shutdown();
     httpExecutor.shutdown();

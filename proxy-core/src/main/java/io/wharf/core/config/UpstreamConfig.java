@@ -32,6 +32,9 @@ import java.util.regex.Pattern;
  * @param access which clients may pull through this upstream (open when absent)
  * @param cancelWhenAbandoned cancel a blob download when every client reading it has gone away
  *     before it completed (default false: finish and store it, the next job wants it)
+ * @param kind {@code registry} (default) or {@code wharf}: the URL is another Wharf (a site
+ *     Wharf above this cluster Wharf), and every request to it carries {@code ?ns=<name>} so it
+ *     routes to its own upstream of that name; several upstreams may share one parent URL
  */
 public record UpstreamConfig(
     String name,
@@ -50,7 +53,27 @@ public record UpstreamConfig(
     Integer breakerFailures,
     Duration breakerOpenFor,
     AccessConfig access,
-    Boolean cancelWhenAbandoned) {
+    Boolean cancelWhenAbandoned,
+    Kind kind) {
+
+  /** What the URL points at. */
+  public enum Kind {
+    /** A registry: the repository names and credentials are its own. */
+    registry,
+    /** Another Wharf, told the original registry with {@code ?ns=<name>}. */
+    wharf
+  }
+
+  /** Without {@code kind} (a plain registry). */
+  public UpstreamConfig(String name, String url, List<String> hosts, Credentials credentials,
+      Duration tagTtl, Duration negativeTtl, Duration connectTimeout, Duration requestTimeout,
+      Duration idleTimeout, Integer retries, Integer maxConnections, String maxBandwidth,
+      Duration queueTimeout, Integer breakerFailures, Duration breakerOpenFor,
+      AccessConfig access, Boolean cancelWhenAbandoned) {
+    this(name, url, hosts, credentials, tagTtl, negativeTtl, connectTimeout, requestTimeout,
+        idleTimeout, retries, maxConnections, maxBandwidth, queueTimeout, breakerFailures,
+        breakerOpenFor, access, cancelWhenAbandoned, null);
+  }
 
   public static final String DOCKER_HUB_NAME = "docker.io";
   public static final String DOCKER_HUB_URL = "https://registry-1.docker.io";
@@ -65,6 +88,14 @@ public record UpstreamConfig(
     return new UpstreamConfig(
             name, url, null, null, null, null, null, null, null, null, null, null, null, null, null,
             null, null)
+        .withDefaults();
+  }
+
+  /** Upstream {@code name} served by the parent Wharf at {@code url}, with every default. */
+  public static UpstreamConfig parentWharf(String name, String url) {
+    return new UpstreamConfig(
+            name, url, null, null, null, null, null, null, null, null, null, null, null, null, null,
+            null, null, Kind.wharf)
         .withDefaults();
   }
 
@@ -87,7 +118,8 @@ public record UpstreamConfig(
         breakerFailures == null ? 5 : breakerFailures,
         breakerOpenFor == null ? Duration.ofSeconds(30) : breakerOpenFor,
         access == null ? new AccessConfig(List.of(), null) : access.withDefaults(),
-        cancelWhenAbandoned != null && cancelWhenAbandoned);
+        cancelWhenAbandoned != null && cancelWhenAbandoned,
+        kind == null ? Kind.registry : kind);
   }
 
   /** {@link #maxBandwidth} in bytes per second, or 0 when unlimited. */
@@ -151,9 +183,16 @@ public record UpstreamConfig(
     return URI.create(url);
   }
 
-  /** True for Docker Hub, where single-component names get {@code library/}. */
+  /**
+   * True for Docker Hub, where single-component names get {@code library/}: by URL, or a parent
+   * Wharf entry named {@code docker.io} (the parent's own Docker Hub upstream would add it too,
+   * but this instance's cache keys and repository links should name what Docker Hub names).
+   */
   @com.fasterxml.jackson.annotation.JsonIgnore
   public boolean isDockerHub() {
+    if (kind == Kind.wharf) {
+      return DOCKER_HUB_NAME.equals(name);
+    }
     String host = baseUri().getHost();
     return host.equals("registry-1.docker.io")
         || host.equals("index.docker.io")
@@ -162,12 +201,17 @@ public record UpstreamConfig(
 
   /**
    * Whether {@code ns} (a registry host as containerd sends it) selects this upstream: its name,
-   * its {@code hosts}, or the host (and host:port) of its own URL.
+   * its {@code hosts}, or the host (and host:port) of its own URL — not for a parent Wharf, whose
+   * URL is shared by several upstreams and names none of them.
    */
   public boolean answersTo(String ns) {
     String h = ns.toLowerCase(Locale.ROOT);
     if (h.equals(name) || hosts.stream().anyMatch(x -> x.equalsIgnoreCase(h))) {
       return true;
+    }
+    if (kind == Kind.wharf) {
+      return isDockerHub()
+          && (h.equals("registry-1.docker.io") || h.equals("index.docker.io"));
     }
     URI u = baseUri();
     String host = u.getHost().toLowerCase(Locale.ROOT);

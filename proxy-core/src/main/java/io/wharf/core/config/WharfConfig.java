@@ -38,6 +38,7 @@ import java.util.Set;
  * @param unknownRegistry what a request whose {@code ns} names no configured upstream (or is
  *     empty) gets: {@code reject} (404 NAME_UNKNOWN naming it) or {@code default} (the default
  *     upstream)
+ * @param peers other instances that share this one's cache; absent means none
  */
 public record WharfConfig(
     Integer version,
@@ -48,7 +49,16 @@ public record WharfConfig(
     StorageConfig storage,
     ServerConfig server,
     UnknownRegistry unknownRegistry,
-    AdminConfig admin) {
+    AdminConfig admin,
+    PeerConfig peers) {
+
+  /** Without peers (the shape before peers existed). */
+  public WharfConfig(Integer version, String listen, String externalUrl, String defaultUpstream,
+      List<UpstreamConfig> upstreams, StorageConfig storage, ServerConfig server,
+      UnknownRegistry unknownRegistry, AdminConfig admin) {
+    this(version, listen, externalUrl, defaultUpstream, upstreams, storage, server,
+        unknownRegistry, admin, null);
+  }
 
   /** Policy for an {@code ns} that no upstream answers to. */
   public enum UnknownRegistry {
@@ -180,7 +190,8 @@ public record WharfConfig(
         storage == null ? StorageConfig.defaults() : storage.withDefaults(),
         server == null ? ServerConfig.defaults() : server.withDefaults(),
         unknownRegistry == null ? UnknownRegistry.reject : unknownRegistry,
-        admin == null ? null : admin.withDefaults());
+        admin == null ? null : admin.withDefaults(),
+        peers == null ? null : peers.withDefaults(server != null && server.tls() != null));
   }
 
   /** Checks every rule; throws {@link ConfigException} naming the key. */
@@ -223,6 +234,9 @@ public record WharfConfig(
     if (admin != null) {
       admin.validate();
     }
+    if (peers != null) {
+      peers.validate();
+    }
     return this;
   }
 
@@ -237,6 +251,9 @@ public record WharfConfig(
       } catch (ConfigException e) {
         throw new ConfigException("upstreams[" + i + "]." + e.getMessage(), e);
       }
+    }
+    if (peers != null) {
+      peers.resolveToken(env);
     }
     return this;
   }
@@ -260,7 +277,7 @@ public record WharfConfig(
   public WharfConfig withListen(String newListen) {
     return new WharfConfig(
         version, newListen, externalUrl, defaultUpstream, upstreams, storage, server, unknownRegistry,
-        admin);
+        admin, peers);
   }
 
   /** Returns a copy whose only upstream is {@code url}, named after its host. */
@@ -274,7 +291,7 @@ public record WharfConfig(
     List<UpstreamConfig> ups = new ArrayList<>();
     ups.add(UpstreamConfig.of(name, url));
     return new WharfConfig(
-        version, listen, externalUrl, name, ups, storage, server, unknownRegistry, admin);
+        version, listen, externalUrl, name, ups, storage, server, unknownRegistry, admin, peers);
   }
 
   /** Returns a copy with one disk tier at {@code dir} (retention and promotion settings kept). */
@@ -284,13 +301,13 @@ public record WharfConfig(
         new StorageConfig(List.of(TierConfig.disk(dir)),
             storage == null ? null : storage.retention(),
             storage == null ? null : storage.promoteAfterHits()).withDefaults(),
-        server, unknownRegistry, admin);
+        server, unknownRegistry, admin, peers);
   }
 
   public WharfConfig withExternalUrl(String url) {
     return new WharfConfig(
         version, listen, url.replaceAll("/+$", ""), defaultUpstream, upstreams, storage, server,
-        unknownRegistry, admin);
+        unknownRegistry, admin, peers);
   }
 
   /** The YAML mapper with Wharf's duration syntax; unknown keys are errors. */

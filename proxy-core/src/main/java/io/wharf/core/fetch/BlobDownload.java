@@ -10,7 +10,6 @@ import io.wharf.core.store.SharedFile;
 import io.wharf.core.store.StoreException;
 import io.wharf.core.store.TieredStore;
 import io.wharf.core.upstream.BlobStream;
-import io.wharf.core.upstream.RegistryClient;
 import io.wharf.core.upstream.UpstreamException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -73,7 +72,7 @@ final class BlobDownload {
   private static final Logger log = LoggerFactory.getLogger(BlobDownload.class);
 
   private final GrowingBlob blob;
-  private final RegistryClient client;
+  private final BlobSource source;
   private final RepositoryName repo;
   private final TieredStore store;
   private final SerialExecutor serial;
@@ -96,7 +95,7 @@ final class BlobDownload {
 
   BlobDownload(
       GrowingBlob blob,
-      RegistryClient client,
+      BlobSource source,
       RepositoryName repo,
       TieredStore store,
       Executor diskExecutor,
@@ -104,14 +103,14 @@ final class BlobDownload {
       WharfMeters meters,
       Runnable onDone) {
     this.blob = blob;
-    this.client = client;
+    this.source = source;
     this.repo = repo;
     this.store = store;
     this.serial = new SerialExecutor(diskExecutor);
     this.scheduler = scheduler;
     this.meters = meters;
     this.onDone = onDone;
-    this.maxRetries = client.config().retries();
+    this.maxRetries = source.retries();
   }
 
   private String what() {
@@ -138,7 +137,7 @@ final class BlobDownload {
       }
       hasher = blob.digest().newHasher();
       meters.fetchStarted(blob.upstream());
-      if (client.config().cancelWhenAbandoned()) {
+      if (source.cancelWhenAbandoned()) {
         blob.cancelWhenAbandoned(() -> serial.execute(this::abandoned));
       }
       request();
@@ -213,7 +212,7 @@ final class BlobDownload {
   private void request() {
     attempts++;
     long offset = written;
-    client
+    source
         .getBlob(repo, blob.digest(), offset)
         .whenComplete((stream, err) -> serial.execute(() -> onResponse(stream, err, offset)));
   }
@@ -414,7 +413,7 @@ final class BlobDownload {
       meters.fetchResumed(blob.upstream());
       scheduler.schedule(() -> serial.execute(() -> {
         attempts++;
-        client.getBlob(repo, blob.digest(), offset).whenComplete((s, e) -> {
+        source.getBlob(repo, blob.digest(), offset).whenComplete((s, e) -> {
           if (e != null) {
             next.completeExceptionally(e);
           } else {

@@ -20,6 +20,7 @@ public final class BlobService {
   private final InFlightFetches inFlight;
   private final Executor diskExecutor;
   private final MemoryBlobCache memory;
+  private volatile BlobRouting routing;
 
   public BlobService(TieredStore store, InFlightFetches inFlight, Executor diskExecutor) {
     this(store, inFlight, diskExecutor, null);
@@ -35,10 +36,28 @@ public final class BlobService {
   }
 
   /**
+   * Sends fetches of blobs no local tier holds through {@code routing} (peers) instead of straight
+   * to the upstream; null turns that off.
+   */
+  public void routing(BlobRouting routing) {
+    this.routing = routing;
+  }
+
+  /**
    * A reader for {@code digest}: from the store when cached, else from the (possibly new) fetch
    * in flight once the upstream has answered with headers.
    */
   public CompletableFuture<BlobReader> open(RegistryClient client, RepositoryName repo, Digest digest) {
+    return open(client, repo, digest, false);
+  }
+
+  /**
+   * As {@link #open(RegistryClient, RepositoryName, Digest)}; with {@code upstreamOnly} a fetch
+   * this request starts goes to the upstream even when {@link #routing} would pick a peer (the
+   * request came from a peer: it must not be forwarded again).
+   */
+  public CompletableFuture<BlobReader> open(RegistryClient client, RepositoryName repo,
+      Digest digest, boolean upstreamOnly) {
     if (memory != null) {
       byte[] hot = memory.get(digest);
       if (hot != null) {
@@ -49,12 +68,15 @@ public final class BlobService {
         .thenCompose(
             stored -> stored.isPresent()
                 ? CompletableFuture.completedFuture(stored.get())
-                : openInFlight(client, repo, digest, 0));
+                : openInFlight(client, repo, digest, upstreamOnly, 0));
   }
 
   private CompletableFuture<BlobReader> openInFlight(
-      RegistryClient client, RepositoryName repo, Digest digest, int depth) {
-    InFlightFetches.Joined j = inFlight.join(client, repo, digest);
+      RegistryClient client, RepositoryName repo, Digest digest, boolean upstreamOnly, int depth) {
+    BlobRouting r = upstreamOnly ? null : routing;
+    BlobSource source = r == null ? null : r.sourceFor(client, repo, digest);
+    InFlightFetches.Joined j = inFlight.join(source != null ? source : BlobSource.of(client), repo,
+        digest);
     return j.blob()
         .started()
         .thenComposeAsync(
@@ -78,7 +100,7 @@ public final class BlobService {
                     .orElseGet(() -> CompletableFuture.failedFuture(new IllegalStateException(
                         "blob " + digest + " vanished between fetch and read")));
               }
-              return openInFlight(client, repo, digest, depth + 1);
+              return openInFlight(client, repo, digest, upstreamOnly, depth + 1);
             },
             diskExecutor);
   }

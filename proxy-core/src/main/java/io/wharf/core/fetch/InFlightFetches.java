@@ -35,6 +35,11 @@ public final class InFlightFetches {
 
   /** Joins the fetch of {@code digest}, starting one from {@code client} if none is in flight. */
   public Joined join(RegistryClient client, RepositoryName repo, Digest digest) {
+    return join(BlobSource.of(client), repo, digest);
+  }
+
+  /** Joins the fetch of {@code digest}, starting one from {@code source} if none is in flight. */
+  public Joined join(BlobSource source, RepositoryName repo, Digest digest) {
     GrowingBlob[] created = new GrowingBlob[1];
     // An abandoned fetch (its last reader left and it is being cancelled) is never joined: the
     // caller starts a fresh one in its place; the old one's clean-up removes only itself.
@@ -45,7 +50,7 @@ public final class InFlightFetches {
               if (existing != null && !existing.isAbandoned()) {
                 return existing;
               }
-              created[0] = new GrowingBlob(d, client.config().name());
+              created[0] = new GrowingBlob(d, source.upstream());
               return created[0];
             });
     if (created[0] == null) {
@@ -54,7 +59,7 @@ public final class InFlightFetches {
     }
     BlobDownload download =
         new BlobDownload(
-            blob, client, repo, store, diskExecutor, scheduler, meters,
+            blob, source, repo, store, diskExecutor, scheduler, meters,
             () -> inFlight.remove(digest, blob));
     download.start();
     return new Joined(blob, true);

@@ -2,6 +2,7 @@ package io.wharf.core.metrics;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -49,6 +50,9 @@ public final class WharfMeters {
   public static final String STORE_NO_ROOM = "wharf.store.no.room";
   public static final String STORE_PASSTHROUGH = "wharf.store.passthrough";
   public static final String STORE_WRITE_FAILURES = "wharf.store.write.failures";
+  public static final String PEER_REQUESTS = "wharf.peer.requests";
+  public static final String PEERS_UP = "wharf.peers.up";
+  public static final String PEERS_KNOWN = "wharf.peers.known";
 
   private final MeterRegistry registry;
   private final AtomicInteger inFlight = new AtomicInteger();
@@ -340,5 +344,28 @@ public final class WharfMeters {
         .tags("tier", tier)
         .register(registry)
         .increment();
+  }
+
+  /**
+   * A blob request to a peer (or the fall back to the upstream after all owners failed), by
+   * {@code result}: ok, not_found, refused (token), rate_limited, loop, timeout, unreachable,
+   * error (5xx or a bad answer), body_error (broke mid-body), upstream_fallback.
+   */
+  public void peerRequest(String result) {
+    Counter.builder(PEER_REQUESTS)
+        .description("Blob requests to peer Wharf instances, by outcome")
+        .tags("result", result)
+        .register(registry)
+        .increment();
+  }
+
+  /** Peers up (this instance included) and peers known. */
+  public void peerGauges(java.util.function.IntSupplier up, java.util.function.IntSupplier known) {
+    Gauge.builder(PEERS_UP, up::getAsInt)
+        .description("Peer instances considered up, this one included")
+        .register(registry);
+    Gauge.builder(PEERS_KNOWN, known::getAsInt)
+        .description("Peer instances known (static members and DNS), this one included")
+        .register(registry);
   }
 }

@@ -126,7 +126,7 @@ final class BlobBody implements Flow.Publisher<List<ByteBuffer>> {
       if (pendingBytes.addAndGet(n) >= FLUSH_EVERY) {
         flush();
       }
-      long wait = guard.consume(n);
+      long wait = guard == null ? 0 : guard.consume(n);
       if (wait > 0) {
         resumeAt = System.nanoTime() + wait;
       }
@@ -205,7 +205,7 @@ final class BlobBody implements Flow.Publisher<List<ByteBuffer>> {
 
     private void flush() {
       long n = pendingBytes.getAndSet(0);
-      if (n > 0) {
+      if (n > 0 && meters != null) {
         meters.upstreamBytes(upstream, n);
       }
     }

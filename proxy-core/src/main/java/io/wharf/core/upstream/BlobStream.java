@@ -33,6 +33,17 @@ public record BlobStream(long startOffset, long totalLength, Flow.Publisher<List
     public void onComplete() {}
   };
 
+  /**
+   * {@code body} under the same idle watchdog as upstream blob bodies (see {@link BlobBody}),
+   * without uplink meters or limits: for bodies from Wharf peers. {@code stalled} is the error a
+   * stalled body ends with; {@code onEnd} runs once when the body ends in any way.
+   */
+  public static Flow.Publisher<List<ByteBuffer>> watched(Flow.Publisher<List<ByteBuffer>> body,
+      java.time.Duration idleTimeout, java.util.concurrent.Executor executor,
+      java.util.function.Supplier<Throwable> stalled, Runnable onEnd) {
+    return new BlobBody(body, null, null, idleTimeout, executor, stalled, null, onEnd);
+  }
+
   /** Cancels the body without reading it (frees the connection slot and the socket). */
   public void discard() {
     body.subscribe(CANCELLING);

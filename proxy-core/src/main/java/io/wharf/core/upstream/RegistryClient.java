@@ -375,8 +375,16 @@ public final class RegistryClient implements AutoCloseable {
         : HttpResponse.BodySubscribers.replacing(null);
   }
 
+  /**
+   * The registry URL of {@code rest} (which may carry a query) under {@code repo}; to a parent
+   * Wharf with {@code ns=<this upstream's name>} so it routes to its upstream of that name.
+   */
   private URI uri(RepositoryName repo, String rest) {
-    return URI.create(base + "/v2/" + repo.value() + "/" + rest);
+    String u = base + "/v2/" + repo.value() + "/" + rest;
+    if (config.kind() == UpstreamConfig.Kind.wharf) {
+      u += (rest.indexOf('?') < 0 ? "?" : "&") + "ns=" + upstream;
+    }
+    return URI.create(u);
   }
 
   private static String accept(String accept) {

@@ -22,6 +22,7 @@ import io.wharf.core.fetch.BlobReader;
 import io.wharf.core.manifest.Manifest;
 import io.wharf.core.oci.ErrorCode;
 import io.wharf.core.oci.MediaTypes;
+import io.wharf.core.peer.Peers;
 import io.wharf.core.upstream.RawResponse;
 import io.wharf.core.upstream.UpstreamRouter;
 import io.wharf.server.Services;
@@ -183,7 +184,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
       } else if (route instanceof Route.Manifest m) {
         authorized(m.ns(), m.name(), () -> manifest(m, head));
       } else if (route instanceof Route.Blob b) {
-        authorized(b.ns(), b.name(), () -> blob(b, head));
+        blobRequest(b, head);
       } else if (route instanceof Route.Tags t) {
         authorized(t.ns(), t.name(), () -> passthrough(t.ns(), t.name(), head, t));
       } else if (route instanceof Route.Referrers r) {
@@ -312,7 +313,38 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
   // ---- blobs ----
 
-  private void blob(Route.Blob b, boolean head) {
+  /**
+   * A blob request from a client, or from a peer (it carries {@link Peers#HOP_HEADER}): a peer's
+   * request is served from the store or the upstream, never forwarded to another peer; with a
+   * peer token configured it must carry the token, and then skips client access control (the
+   * peer checked its own client). One that comes back to the instance that sent it is a loop.
+   */
+  private void blobRequest(Route.Blob b, boolean head) {
+    if (current.headers().get(Peers.HOP_HEADER) == null) {
+      authorized(b.ns(), b.name(), () -> blob(b, head, false));
+      return;
+    }
+    Peers peers = services.peers();
+    if (peers != null && peers.instanceId().equals(current.headers().get(Peers.FROM_HEADER))) {
+      sendError(ErrorCode.UNSUPPORTED, 508, "this peer request came back to the instance that"
+          + " sent it: a member of peers names this instance (set peers.self)");
+      return;
+    }
+    if (peers != null && peers.requiresToken()) {
+      if (!peers.admits(current.headers().get(Peers.TOKEN_HEADER))) {
+        log.warn("refused peer request {} from {}: missing or wrong {}", current.uri(),
+            clientAddress().getHostAddress(), Peers.TOKEN_HEADER);
+        sendError(ErrorCode.UNAUTHORIZED, 401, "peer request without a valid "
+            + Peers.TOKEN_HEADER);
+        return;
+      }
+      blob(b, head, true);
+      return;
+    }
+    authorized(b.ns(), b.name(), () -> blob(b, head, true));
+  }
+
+  private void blob(Route.Blob b, boolean head, boolean fromPeer) {
     UpstreamRouter.Routed routed = services.router().route(b.ns(), b.name());
     if (head) {
       services.blobs()
@@ -339,7 +371,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     Ranges.Spec range = Ranges.parse(current.headers().get(HttpHeaderNames.RANGE));
     HttpRequest forRequest = current;
     services.blobs()
-        .open(routed.client(), routed.repository(), b.digest())
+        .open(routed.client(), routed.repository(), b.digest(), fromPeer)
         .whenCompleteAsync((reader, err) -> safely(() -> {
           if (err != null) {
             fail(err);
