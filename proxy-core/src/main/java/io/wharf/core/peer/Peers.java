@@ -94,14 +94,15 @@ public final class Peers implements BlobRouting, AutoCloseable {
     p.tasks.add(scheduler.scheduleWithFixedDelay(p::checkHealth, 0, every, TimeUnit.MILLISECONDS));
     if (config.dns() != null) {
       long refresh = config.refresh().toMillis();
-      p.tasks.add(scheduler.scheduleWithFixedDelay(() -> {
+      // DNS blocks: off the shared timer thread, which also schedules fetch retries.
+      p.tasks.add(scheduler.scheduleWithFixedDelay(() -> executor.execute(() -> {
         try {
           p.set.refresh();
           p.health.retain(p.set.members());
         } catch (RuntimeException e) {
           log.warn("peers: refreshing {} failed: {}", config.dns(), e.toString());
         }
-      }, refresh, refresh, TimeUnit.MILLISECONDS));
+      }), refresh, refresh, TimeUnit.MILLISECONDS));
     }
     return p;
   }

@@ -4,7 +4,6 @@ import io.wharf.core.oci.Digest;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -23,21 +22,30 @@ public final class Rendezvous {
   /** {@code peers} ordered best owner first for {@code digest} (ties broken by id). */
   public static List<Peer> order(Digest digest, Collection<Peer> peers) {
     long key = key(digest);
-    List<Peer> out = new ArrayList<>(peers);
-    Comparator<Peer> byScore = (a, b) -> Long.compareUnsigned(score(b.id(), key), score(a.id(), key));
-    out.sort(byScore.thenComparing(Peer::id));
+    List<Scored> scored = new ArrayList<>(peers.size());
+    for (Peer p : peers) {
+      scored.add(new Scored(p, score(p.id(), key)));
+    }
+    scored.sort((a, b) -> {
+      int c = Long.compareUnsigned(b.score, a.score);
+      return c != 0 ? c : a.peer.id().compareTo(b.peer.id());
+    });
+    List<Peer> out = new ArrayList<>(scored.size());
+    scored.forEach(s -> out.add(s.peer));
     return out;
   }
 
-  /** The owner of {@code digest} among {@code peers} (not empty). */
+  private record Scored(Peer peer, long score) {}
+
+  /** The owner of {@code digest} among {@code peers} (not empty): the first of {@link #order}. */
   public static Peer owner(Digest digest, Collection<Peer> peers) {
     long key = key(digest);
     Peer best = null;
     long bestScore = 0;
     for (Peer p : peers) {
       long s = score(p.id(), key);
-      if (best == null || Long.compareUnsigned(s, bestScore) > 0
-          || (s == bestScore && p.id().compareTo(best.id()) < 0)) {
+      int c = best == null ? 1 : Long.compareUnsigned(s, bestScore);
+      if (c > 0 || (c == 0 && p.id().compareTo(best.id()) < 0)) {
         best = p;
         bestScore = s;
       }

@@ -11,14 +11,18 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class RendezvousTest {
-  private static final int DIGESTS = 30_000;
+  private static final int DIGESTS = 20_000;
+
+  private static final List<Digest> ALL = new ArrayList<>();
+
+  static {
+    for (int i = 0; i < DIGESTS; i++) {
+      ALL.add(Digest.sha256Of(ByteBuffer.allocate(4).putInt(i).array()));
+    }
+  }
 
   private static List<Digest> digests() {
-    List<Digest> out = new ArrayList<>();
-    for (int i = 0; i < DIGESTS; i++) {
-      out.add(Digest.sha256Of(ByteBuffer.allocate(4).putInt(i).array()));
-    }
-    return out;
+    return ALL;
   }
 
   private static List<Peer> peers(int n) {
