@@ -129,24 +129,6 @@ e2e_log "work directory: $WORK"
 # helpers
 # --------------------------------------------------------------------------
 
-# blob_counts_ok LOG REPO FROM OP N BLOBS... — every listed blob was fetched
-# (GET) from the registry OP N times since FROM, and no other blob of REPO.
-blob_counts_ok() {
-    local log=$1 repo=$2 from=$3 op=$4 n=$5; shift 5
-    local counts d c ok=0
-    counts=$(e2e_upstream_blob_gets "$log" "$repo" "$from")
-    for d in "$@"; do
-        c=$(awk -v d="$d" '$2 == d {print $1}' <<<"$counts")
-        c=${c:-0}
-        echo "    GET /v2/$repo/blobs/${d:0:19}... : $c"
-        test "$c" "$op" "$n" || ok=1
-    done
-    while read -r c d; do
-        [[ -z $d || " $* " == *" $d "* ]] || { echo "    unexpected blob fetched ($c x): $d"; ok=1; }
-    done <<<"$counts"
-    return "$ok"
-}
-
 # site_blob_gets_ok REPO NS FROM BLOBS... — the site Wharf answered exactly one
 # GET (200) per blob, each with ?ns=NS: one request from the cluster level.
 site_blob_gets_ok() {
@@ -332,9 +314,9 @@ layouts_ok() {
 }
 check "every copy holds the pushed manifests ($APP_DIGEST, $TOOL_DIGEST) and blobs, re-hashed" layouts_ok
 check "registry A: exactly one GET per blob of e2e/app" \
-    blob_counts_ok "$REG_A_LOG" e2e/app "$MA" -eq 1 "${APP_BLOBS[@]}"
+    e2e_blob_counts_ok "$REG_A_LOG" e2e/app "$MA" -eq 1 "${APP_BLOBS[@]}"
 check "registry B: exactly one GET per blob of team/tool (credentials only at the site)" \
-    blob_counts_ok "$REG_B_LOG" team/tool "$MB" -eq 1 "${TOOL_BLOBS[@]}"
+    e2e_blob_counts_ok "$REG_B_LOG" team/tool "$MB" -eq 1 "${TOOL_BLOBS[@]}"
 check "site Wharf: one GET per blob of e2e/app, ?ns=reg-a (the owning peer's)" \
     site_blob_gets_ok e2e/app reg-a "$MS" "${APP_BLOBS[@]}"
 check "site Wharf: one GET per blob of team/tool, ?ns=reg-b (the owning peer's)" \
@@ -377,7 +359,7 @@ late_ok() {
 }
 check "the copies hold e2e/late ($LATE_DIGEST), re-hashed" late_ok
 check "registry A: exactly one GET per blob of e2e/late (the dead peer's share came from the site)" \
-    blob_counts_ok "$REG_A_LOG" e2e/late "$MA" -eq 1 "${LATE_BLOBS[@]}"
+    e2e_blob_counts_ok "$REG_A_LOG" e2e/late "$MA" -eq 1 "${LATE_BLOBS[@]}"
 usum "peer 2 stopped: $PULLS pulls of a new image via peer 1"
 SUMMARY+=("cold pulls took ${COLD_SECONDS}s; pulls with one peer down took ${DOWN_SECONDS}s")
 

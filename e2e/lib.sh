@@ -250,6 +250,24 @@ e2e_upstream_count() {
     tail -n +"$from" "$log" | grep -cE "\"${method} ${re}[ ?]" || true
 }
 
+# e2e_blob_counts_ok LOG REPO FROM OP N BLOBS... — every listed blob was fetched
+# (GET) from the registry OP N times since FROM, and no other blob of REPO.
+e2e_blob_counts_ok() {
+    local log=$1 repo=$2 from=$3 op=$4 n=$5; shift 5
+    local counts d c ok=0
+    counts=$(e2e_upstream_blob_gets "$log" "$repo" "$from")
+    for d in "$@"; do
+        c=$(awk -v d="$d" '$2 == d {print $1}' <<<"$counts")
+        c=${c:-0}
+        echo "    upstream GET /v2/$repo/blobs/${d:0:19}... : $c"
+        test "$c" "$op" "$n" || ok=1
+    done
+    while read -r c d; do
+        [[ -z $d || " $* " == *" $d "* ]] || { echo "    unexpected blob fetched ($c x): $d"; ok=1; }
+    done <<<"$counts"
+    return "$ok"
+}
+
 # Number of the next line that will be appended to FILE (for FROM_LINE).
 e2e_log_mark() { echo $(($(wc -l <"$1") + 1)); }
 

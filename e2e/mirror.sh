@@ -181,24 +181,6 @@ no_client_reached() {
     ! grep -vqE '^[0-9]+ wharf/' <<<"$uas"
 }
 
-# blob_counts_ok LOG REPO FROM OP N BLOBS... — every listed blob was fetched
-# (GET) from the registry OP N times since FROM, and no other blob of REPO.
-blob_counts_ok() {
-    local log=$1 repo=$2 from=$3 op=$4 n=$5; shift 5
-    local counts d c ok=0
-    counts=$(e2e_upstream_blob_gets "$log" "$repo" "$from")
-    for d in "$@"; do
-        c=$(awk -v d="$d" '$2 == d {print $1}' <<<"$counts")
-        c=${c:-0}
-        echo "    upstream GET /v2/$repo/blobs/${d:0:19}... : $c"
-        test "$c" "$op" "$n" || ok=1
-    done
-    while read -r c d; do
-        [[ -z $d || " $* " == *" $d "* ]] || { echo "    unexpected blob fetched ($c x): $d"; ok=1; }
-    done <<<"$counts"
-    return "$ok"
-}
-
 # metric_sum LABEL_FILTER... — sum of wharf_upstream_requests_total series
 # whose labels contain every filter (e.g. 'upstream="reg-a"' 'kind="blob"').
 metric_sum() {
@@ -493,11 +475,11 @@ metric_rose() {
     ((a > 0 && b > 0))
 }
 check "c: e2e/app: each blob fetched from A at most once" \
-    blob_counts_ok "$REG_A_LOG" e2e/app "$MA" -le 1 "${APP_BLOBS[@]}"
+    e2e_blob_counts_ok "$REG_A_LOG" e2e/app "$MA" -le 1 "${APP_BLOBS[@]}"
 check "c: e2e/multi (both platforms): each blob fetched from A at most once" \
-    blob_counts_ok "$REG_A_LOG" e2e/multi "$MA" -le 1 "${MULTI_BLOBS[@]}"
+    e2e_blob_counts_ok "$REG_A_LOG" e2e/multi "$MA" -le 1 "${MULTI_BLOBS[@]}"
 check "c: team/tool: each blob fetched from B at most once" \
-    blob_counts_ok "$REG_B_LOG" team/tool "$MB" -le 1 "${TOOL_BLOBS[@]}"
+    e2e_blob_counts_ok "$REG_B_LOG" team/tool "$MB" -le 1 "${TOOL_BLOBS[@]}"
 check "c: Wharf's /metrics upstream blob counters rose for reg-a and reg-b" metric_rose
 usum "c  node1 ctr (cold): app, tool, multi x2 arch"
 
@@ -512,9 +494,9 @@ check "c2: node2 ctr pull by digest $A/e2e/app@${APP_DIGEST:0:19}... (pinned, as
 check "c2: node2's blobs came through Wharf (its access log has the blob GETs)" \
     wharf_saw "$MW" "GET /v2/(e2e/app|e2e/multi|team/tool)/blobs/sha256:[0-9a-f]{64}\?ns="
 check "c2: zero upstream blob GETs for node2 (A)" \
-    blob_counts_ok "$REG_A_LOG" 'e2e/(app|multi)' "$MA" -eq 0 "${APP_BLOBS[@]}" "${MULTI_BLOBS[@]}"
+    e2e_blob_counts_ok "$REG_A_LOG" 'e2e/(app|multi)' "$MA" -eq 0 "${APP_BLOBS[@]}" "${MULTI_BLOBS[@]}"
 check "c2: zero upstream blob GETs for node2 (B)" \
-    blob_counts_ok "$REG_B_LOG" team/tool "$MB" -eq 0 "${TOOL_BLOBS[@]}"
+    e2e_blob_counts_ok "$REG_B_LOG" team/tool "$MB" -eq 0 "${TOOL_BLOBS[@]}"
 usum "c2 node2 ctr: same, all platforms (warm)"
 
 # c3: several nodes start the same new image at once
@@ -545,7 +527,7 @@ burst_digests_ok() {
 }
 check "c3: every node recorded $BURST_DIGEST" burst_digests_ok
 check "c3: exactly one upstream GET per blob despite $BURST_NODES concurrent nodes" \
-    blob_counts_ok "$REG_A_LOG" e2e/burst "$MA" -eq 1 "${BURST_BLOBS[@]}"
+    e2e_blob_counts_ok "$REG_A_LOG" e2e/burst "$MA" -eq 1 "${BURST_BLOBS[@]}"
 burst_served() {
     local n want=$((BURST_NODES * ${#BURST_BLOBS[@]}))
     n=$(tail -n +"$MW" "$WHARF_LOG" | grep 'io.wharf.access' | grep -cE "GET /v2/e2e/burst/blobs/sha256:[0-9a-f]{64}\?ns=[^ ]* 200 " || true)
@@ -627,7 +609,7 @@ check "p: Wharf's access log shows $CLIENT's /v2/reg-b/team/tool/ requests" \
     wharf_saw "$MW" "(GET|HEAD) /v2/reg-b/team/tool/(manifests|blobs)/"
 check "p: registry B got no request from $CLIENT itself" no_client_reached B "$REG_B_LOG" "$MB"
 check "p: team/tool blobs were not fetched from B again (cached by Wharf)" \
-    blob_counts_ok "$REG_B_LOG" team/tool "$MB" -eq 0 "${TOOL_BLOBS[@]}"
+    e2e_blob_counts_ok "$REG_B_LOG" team/tool "$MB" -eq 0 "${TOOL_BLOBS[@]}"
 usum "p  $CLIENT: B's tool via prefix mirror /reg-b"
 
 # the arm64 instance of the index through the plain mirror (default upstream)
@@ -670,7 +652,7 @@ check "p: Wharf's access log shows $CLIENT's /v2/e2e/multi/ requests (no ns, no 
     wharf_saw "$MW" "(GET|HEAD) /v2/e2e/multi/(manifests|blobs)/[^ ?]+ "
 check "p: registry A got no request from $CLIENT itself" no_client_reached A "$REG_A_LOG" "$MA"
 check "p: no e2e/multi blob fetched from A again (cached by Wharf)" \
-    blob_counts_ok "$REG_A_LOG" e2e/multi "$MA" -eq 0 "${MULTI_BLOBS[@]}"
+    e2e_blob_counts_ok "$REG_A_LOG" e2e/multi "$MA" -eq 0 "${MULTI_BLOBS[@]}"
 usum "p  $CLIENT: multi --arch arm64, plain mirror"
 
 # --------------------------------------------------------------------------
@@ -704,7 +686,7 @@ check "t: after tagTtl (${TTL}s) skopeo inspect --raw via Wharf shows the NEW di
 check "t: node1 ctr pull $A/e2e/app:v1 again -> NEW digest $APP2_DIGEST" \
     pull_and_verify node1 app-new "$A/e2e/app:v1" "$APP2_DIGEST"
 check "t: new e2e/app blobs fetched from A at most once" \
-    blob_counts_ok "$REG_A_LOG" e2e/app "$MA" -le 1 "${APP2_BLOBS[@]}"
+    e2e_blob_counts_ok "$REG_A_LOG" e2e/app "$MA" -le 1 "${APP2_BLOBS[@]}"
 revalidated_with_head() {
     local n
     n=$(e2e_upstream_count "$REG_A_LOG" HEAD '/v2/e2e/app/manifests/v1' "$MA")

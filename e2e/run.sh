@@ -172,21 +172,7 @@ check "push e2e/app2:v1 to upstream and skopeo inspect shows $APP2_DIGEST" push_
 # blob_counts_ok REPO FROM_LINE OP N BLOBS... — every listed blob was fetched
 # (GET) from upstream OP N times since FROM_LINE (OP: -le or -eq), and no
 # other blob of REPO was fetched. Prints the per-digest counts.
-blob_counts_ok() {
-    local repo=$1 from=$2 op=$3 n=$4; shift 4
-    local counts d c ok=0
-    counts=$(e2e_upstream_blob_gets "$REGISTRY_LOG" "$repo" "$from")
-    for d in "$@"; do
-        c=$(awk -v d="$d" '$2 == d {print $1}' <<<"$counts")
-        c=${c:-0}
-        echo "    upstream GET /v2/$repo/blobs/${d:0:19}... : $c"
-        test "$c" "$op" "$n" || ok=1
-    done
-    while read -r c d; do
-        [[ -z $d || " $* " == *" $d "* ]] || { echo "    unexpected blob fetched ($c x): $d"; ok=1; }
-    done <<<"$counts"
-    return "$ok"
-}
+blob_counts_ok() { e2e_blob_counts_ok "$REGISTRY_LOG" "$@"; }
 # usum REPO FROM_LINE LABEL — adds a summary line for requests since FROM_LINE
 usum() {
     local repo=$1 from=$2 label=$3 bg bd mg mh all

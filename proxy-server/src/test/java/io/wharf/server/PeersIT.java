@@ -139,18 +139,25 @@ class PeersIT {
     return c == null ? 0 : c.count();
   }
 
+  /**
+   * Once all three peers see each other: {@link #pullAll} on every peer, returning when every
+   * peer has a fetch in flight for every blob (from the owner, or the owner's upstream fetch)
+   * while the gate holds the bytes back, so all requests overlap.
+   */
+  private List<Pull> pullAllOverlapping(List<Digest> blobs, List<Integer> all) {
+    await().until(() -> peers.stream().allMatch(s ->
+        s.services().meters().registry().find(WharfMeters.PEERS_UP).gauge().value() == 3));
+    List<Pull> pulls = pullAll(blobs, all);
+    await().until(() -> inFlightEverywhere(blobs, all));
+    return pulls;
+  }
+
   @Test
   void pull_concurrentColdPullsOverThreePeers_oneUpstreamGetPerBlob() throws Exception {
     CountDownLatch gate = new CountDownLatch(1);
     List<Digest> blobs = publishGated(1, gate);
     List<Integer> all = List.of(0, 1, 2);
-    await().until(() -> peers.stream().allMatch(s ->
-        s.services().meters().registry().find(WharfMeters.PEERS_UP).gauge().value() == 3));
-
-    List<Pull> pulls = pullAll(blobs, all);
-    // Every peer has a fetch in flight for every blob (from the owner, or the owner's upstream
-    // fetch), and the bytes are held back: all 90 requests overlap.
-    await().until(() -> inFlightEverywhere(blobs, all));
+    List<Pull> pulls = pullAllOverlapping(blobs, all);
     gate.countDown();
 
     for (Pull p : pulls) {
@@ -189,8 +196,6 @@ class PeersIT {
     CountDownLatch gate = new CountDownLatch(1);
     List<Digest> blobs = publishGated(2, gate);
     List<Integer> all = List.of(0, 1, 2);
-    await().until(() -> peers.stream().allMatch(s ->
-        s.services().meters().registry().find(WharfMeters.PEERS_UP).gauge().value() == 3));
     // The victim owns at least one of the blobs, so its death cuts peer streams mid-body.
     int victim = 1;
     var members = peers.get(0).services().peers().set().members();
@@ -198,8 +203,7 @@ class PeersIT {
         .equals("127.0.0.1:" + ports[victim])).count();
     assertThat(victimOwns).isPositive();
 
-    List<Pull> pulls = pullAll(blobs, all);
-    await().until(() -> inFlightEverywhere(blobs, all));
+    List<Pull> pulls = pullAllOverlapping(blobs, all);
     // Stop the victim while every body is held mid-way: its grace period runs out and it cuts
     // the streams it serves to the other peers.
     peers.get(victim).close();

@@ -28,11 +28,6 @@ public record AdminConfig(
 
   /** The token to require, or null for none; reads the file or variable. */
   public String resolveToken(java.util.Map<String, String> env) {
-    Credentials c = new Credentials(null, null, null, null, null, token, tokenFile, tokenEnv);
-    try {
-      return c.resolve(env).token();
-    } catch (ConfigException e) {
-      throw new ConfigException("admin." + e.getMessage().replaceFirst("^credentials: ", ""));
-    }
+    return Credentials.resolveToken("admin", token, tokenFile, tokenEnv, env);
   }
 }

@@ -45,6 +45,19 @@ public record Credentials(
     return new Resolved(user, pass, tok);
   }
 
+  /**
+   * A lone secret (admin token, peer token) given inline, from a file or from an environment
+   * variable; null when none is given. Errors name {@code key} ({@code admin}, {@code peers}).
+   */
+  static String resolveToken(String key, String token, String tokenFile, String tokenEnv,
+      Map<String, String> env) {
+    try {
+      return pick(token, tokenFile, tokenEnv, env, "token");
+    } catch (ConfigException e) {
+      throw new ConfigException(key + "." + e.getMessage().replaceFirst("^credentials: ", ""));
+    }
+  }
+
   private static String pick(
       String inline, String file, String envName, Map<String, String> env, String what) {
     int set = (inline != null ? 1 : 0) + (file != null ? 1 : 0) + (envName != null ? 1 : 0);

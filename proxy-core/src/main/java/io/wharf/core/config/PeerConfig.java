@@ -91,12 +91,7 @@ public record PeerConfig(
 
   /** The shared peer token, or null for none; reads the file or variable. */
   public String resolveToken(java.util.Map<String, String> env) {
-    Credentials c = new Credentials(null, null, null, null, null, token, tokenFile, tokenEnv);
-    try {
-      return c.resolve(env).token();
-    } catch (ConfigException e) {
-      throw new ConfigException("peers." + e.getMessage().replaceFirst("^credentials: ", ""));
-    }
+    return Credentials.resolveToken("peers", token, tokenFile, tokenEnv, env);
   }
 
   @Override
