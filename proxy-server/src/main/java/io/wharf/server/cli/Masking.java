@@ -23,6 +23,11 @@ final class Masking {
         }
       }
     }
+    for (String section : new String[] {"admin", "peers"}) {
+      if (tree.path(section) instanceof ObjectNode o && o.hasNonNull("token")) {
+        o.put("token", "****");
+      }
+    }
     return yaml.writeValueAsString(tree);
   }
 }
