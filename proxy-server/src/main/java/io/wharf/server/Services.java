@@ -32,6 +32,7 @@ public final class Services {
   final PrometheusMeterRegistry prometheus;
   final java.util.concurrent.Executor diskExecutor;
   final io.wharf.core.access.AccessControl access;
+  final io.wharf.core.access.RepositoryAuthorization repositories;
   final AtomicBoolean ready = new AtomicBoolean();
   final AtomicBoolean draining = new AtomicBoolean();
   final AtomicInteger activeResponses = new AtomicInteger();
@@ -44,7 +45,8 @@ public final class Services {
       ReferrersCache referrers,
       WharfMeters meters,
       PrometheusMeterRegistry prometheus,
-      java.util.concurrent.Executor diskExecutor) {
+      java.util.concurrent.Executor diskExecutor,
+      io.wharf.core.access.RepositoryAuthorization repositories) {
     this.config = config;
     this.router = router;
     this.blobs = blobs;
@@ -54,6 +56,12 @@ public final class Services {
     this.prometheus = prometheus;
     this.diskExecutor = diskExecutor;
     this.access = new io.wharf.core.access.AccessControl(config.upstreams(), diskExecutor);
+    this.repositories = repositories;
+  }
+
+  /** Which repository may be served which cached content (links and upstream confirmations). */
+  public io.wharf.core.access.RepositoryAuthorization repositories() {
+    return repositories;
   }
 
   /** Who may pull through which upstream. */

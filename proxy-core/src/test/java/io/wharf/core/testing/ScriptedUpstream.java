@@ -74,6 +74,8 @@ public final class ScriptedUpstream implements AutoCloseable {
   });
   private final Map<String, ManifestEntry> manifests = new ConcurrentHashMap<>();
   private final Map<String, byte[]> blobs = new ConcurrentHashMap<>();
+  private final Map<String, java.util.Set<String>> blobRepos = new ConcurrentHashMap<>();
+  private final java.util.Set<String> deniedRepos = ConcurrentHashMap.newKeySet();
   private final Map<String, byte[]> referrers = new ConcurrentHashMap<>();
   private final Map<String, Script> scripts = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> counts = new ConcurrentHashMap<>();
@@ -113,6 +115,19 @@ public final class ScriptedUpstream implements AutoCloseable {
     Digest d = Digest.sha256Of(body);
     blobs.put(d.toString(), body);
     return d;
+  }
+
+  /**
+   * Serves blob {@code digest} only in {@code repos}; every other repository answers 404
+   * BLOB_UNKNOWN for it, as a registry does for a blob it never linked to that repository.
+   */
+  public void onlyIn(Digest digest, String... repos) {
+    blobRepos.put(digest.toString(), java.util.Set.of(repos));
+  }
+
+  /** Answers every request for {@code repo} with 403 DENIED (a private repository). */
+  public void deny(String repo) {
+    deniedRepos.add(repo);
   }
 
   /** Serves {@code body} under {@code digest} even though it does not hash to it. */
@@ -277,6 +292,13 @@ public final class ScriptedUpstream implements AutoCloseable {
       }
       return true;
     }
+    int nameEnd = Math.max(path.indexOf("/manifests/"), path.indexOf("/blobs/"));
+    if (nameEnd > 4 && deniedRepos.contains(path.substring(4, nameEnd))) {
+      respond(out, 403, "application/json",
+          "{\"errors\":[{\"code\":\"DENIED\",\"message\":\"scripted\"}]}"
+              .getBytes(StandardCharsets.UTF_8), head, Map.of());
+      return true;
+    }
     int m = path.indexOf("/manifests/");
     if (m > 0) {
       String repo = path.substring(4, m);
@@ -304,7 +326,8 @@ public final class ScriptedUpstream implements AutoCloseable {
     if (b > 0) {
       String digest = path.substring(b + "/blobs/".length());
       byte[] body = blobs.get(digest);
-      if (body == null) {
+      java.util.Set<String> in = blobRepos.get(digest);
+      if (body == null || (in != null && !in.contains(path.substring(4, b)))) {
         notFound(out, "BLOB_UNKNOWN", head);
         return true;
       }

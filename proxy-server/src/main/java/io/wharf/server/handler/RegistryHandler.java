@@ -278,8 +278,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   private void manifest(Route.Manifest m, boolean head) {
     UpstreamRouter.Routed routed = services.router().route(m.ns(), m.name());
     String accept = accept();
-    services.manifests()
-        .get(routed.client(), routed.repository(), m.reference(), accept)
+    services.repositories()
+        .manifest(routed, m.reference(), accept)
         .whenCompleteAsync((man, err) -> safely(() -> {
           if (err != null) {
             fail(err);
@@ -315,8 +315,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   private void blob(Route.Blob b, boolean head) {
     UpstreamRouter.Routed routed = services.router().route(b.ns(), b.name());
     if (head) {
-      services.blobs()
-          .size(routed.client(), routed.repository(), b.digest())
+      services.repositories()
+          .blobSize(routed, b.digest())
           .whenCompleteAsync((size, err) -> safely(() -> {
             if (err != null) {
               fail(err);
@@ -338,8 +338,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     }
     Ranges.Spec range = Ranges.parse(current.headers().get(HttpHeaderNames.RANGE));
     HttpRequest forRequest = current;
-    services.blobs()
-        .open(routed.client(), routed.repository(), b.digest())
+    services.repositories()
+        .openBlob(routed, b.digest())
         .whenCompleteAsync((reader, err) -> safely(() -> {
           if (err != null) {
             fail(err);
