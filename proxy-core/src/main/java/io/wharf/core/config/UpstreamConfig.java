@@ -32,6 +32,8 @@ import java.util.regex.Pattern;
  * @param access which clients may pull through this upstream (open when absent)
  * @param cancelWhenAbandoned cancel a blob download when every client reading it has gone away
  *     before it completed (default false: finish and store it, the next job wants it)
+ * @param tls how the upstream's certificate is checked: system trust store, plus an optional CA
+ *     bundle, or {@code insecure} for labs
  */
 public record UpstreamConfig(
     String name,
@@ -50,7 +52,8 @@ public record UpstreamConfig(
     Integer breakerFailures,
     Duration breakerOpenFor,
     AccessConfig access,
-    Boolean cancelWhenAbandoned) {
+    Boolean cancelWhenAbandoned,
+    UpstreamTlsConfig tls) {
 
   public static final String DOCKER_HUB_NAME = "docker.io";
   public static final String DOCKER_HUB_URL = "https://registry-1.docker.io";
@@ -64,7 +67,7 @@ public record UpstreamConfig(
   public static UpstreamConfig of(String name, String url) {
     return new UpstreamConfig(
             name, url, null, null, null, null, null, null, null, null, null, null, null, null, null,
-            null, null)
+            null, null, null)
         .withDefaults();
   }
 
@@ -87,7 +90,8 @@ public record UpstreamConfig(
         breakerFailures == null ? 5 : breakerFailures,
         breakerOpenFor == null ? Duration.ofSeconds(30) : breakerOpenFor,
         access == null ? new AccessConfig(List.of(), null) : access.withDefaults(),
-        cancelWhenAbandoned != null && cancelWhenAbandoned);
+        cancelWhenAbandoned != null && cancelWhenAbandoned,
+        tls == null ? UpstreamTlsConfig.SYSTEM : tls.withDefaults());
   }
 
   /** {@link #maxBandwidth} in bytes per second, or 0 when unlimited. */
@@ -139,6 +143,10 @@ public record UpstreamConfig(
     }
     positive(where + ".breakerOpenFor", breakerOpenFor, false);
     access.validate(where + ".access");
+    tls.validate(where + ".tls");
+    if (!tls.isSystem() && !scheme.equals("https")) {
+      throw new ConfigException(where + ".tls applies to https:// upstreams only");
+    }
   }
 
   private static void positive(String key, Duration d, boolean zeroOk) {

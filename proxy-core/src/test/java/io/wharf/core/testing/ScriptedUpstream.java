@@ -67,6 +67,7 @@ public final class ScriptedUpstream implements AutoCloseable {
   private final Map<String, Map<String, String>> lastHeaders = new ConcurrentHashMap<>();
 
   private final ServerSocket server;
+  private final String scheme;
   private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "scripted-upstream");
     t.setDaemon(true);
@@ -85,12 +86,20 @@ public final class ScriptedUpstream implements AutoCloseable {
   private volatile boolean closed;
 
   public ScriptedUpstream() throws IOException {
-    server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
+    this(null);
+  }
+
+  /** Over TLS with {@code tls}'s key and certificate (made for {@code localhost}), when not null. */
+  public ScriptedUpstream(javax.net.ssl.SSLContext tls) throws IOException {
+    server = tls == null
+        ? new ServerSocket(0, 200, InetAddress.getLoopbackAddress())
+        : tls.getServerSocketFactory().createServerSocket(0, 200, InetAddress.getLoopbackAddress());
+    this.scheme = tls == null ? "http://127.0.0.1:" : "https://localhost:";
     threads.execute(this::acceptLoop);
   }
 
   public String url() {
-    return "http://127.0.0.1:" + server.getLocalPort();
+    return scheme + server.getLocalPort();
   }
 
   public int port() {
