@@ -55,7 +55,9 @@ public final class Services {
     this.meters = meters;
     this.prometheus = prometheus;
     this.diskExecutor = diskExecutor;
-    this.access = new io.wharf.core.access.AccessControl(config.upstreams(), diskExecutor);
+    this.access = new io.wharf.core.access.AccessControl(config.upstreams(), diskExecutor,
+        new io.wharf.core.access.BearerTokens(config.server().tokens().resolveKey(System.getenv()),
+            config.server().tokens().ttl(), System::currentTimeMillis));
     this.repositories = repositories;
   }
 

@@ -89,7 +89,7 @@ public record UpstreamConfig(
         queueTimeout == null ? Duration.ofSeconds(10) : queueTimeout,
         breakerFailures == null ? 5 : breakerFailures,
         breakerOpenFor == null ? Duration.ofSeconds(30) : breakerOpenFor,
-        access == null ? new AccessConfig(List.of(), null) : access.withDefaults(),
+        access == null ? new AccessConfig(List.of(), null, false) : access.withDefaults(),
         cancelWhenAbandoned != null && cancelWhenAbandoned,
         tls == null ? UpstreamTlsConfig.SYSTEM : tls.withDefaults());
   }

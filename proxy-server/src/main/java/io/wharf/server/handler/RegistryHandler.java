@@ -62,11 +62,19 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   private String servedFrom;
   private String user;
 
+  private final TokenEndpoint tokenEndpoint;
+  /** A {@code POST /token/...} whose form body is still arriving, and that body so far. */
+  private HttpRequest tokenPost;
+  private java.io.ByteArrayOutputStream tokenPostBody;
+  /** Complete token POST bodies (null: too large) of requests not yet answered. */
+  private final java.util.Map<HttpRequest, byte[]> tokenPostBodies = new java.util.IdentityHashMap<>();
+
   private boolean smallWritePending;
   private io.netty.util.concurrent.ScheduledFuture<?> requestDeadline;
 
   public RegistryHandler(Services services) {
     this.services = services;
+    this.tokenEndpoint = new TokenEndpoint(services);
   }
 
   @Override
@@ -125,21 +133,54 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
         badRequestAndClose(req.decoderResult().cause());
         return;
       }
-      if (busy) {
-        if (pending.size() >= MAX_PIPELINED) {
-          log.info("closing connection from {}: more than {} pipelined requests",
-              ctx.channel().remoteAddress(), MAX_PIPELINED);
-          ctx.close();
-        } else {
-          pending.add(req);
-        }
+      if (req.method().equals(HttpMethod.POST) && TokenEndpoint.matches(req.uri())) {
+        // The one request with a body (an OAuth2 form): dispatched once the body is complete.
+        tokenPost = req;
+        tokenPostBody = new java.io.ByteArrayOutputStream();
       } else {
-        handle(req);
+        dispatch(req);
       }
     }
-    if (msg instanceof HttpContent) {
+    if (msg instanceof HttpContent c) {
+      if (tokenPost != null) {
+        collectTokenPost(c);
+      }
       // Pull API requests have no body worth reading.
       ReferenceCountUtil.release(msg);
+    }
+  }
+
+  private void collectTokenPost(HttpContent c) {
+    int n = c.content().readableBytes();
+    if (tokenPostBody != null) {
+      if (tokenPostBody.size() + n > TokenEndpoint.MAX_BODY) {
+        tokenPostBody = null;
+      } else {
+        byte[] part = new byte[n];
+        c.content().getBytes(c.content().readerIndex(), part);
+        tokenPostBody.write(part, 0, n);
+      }
+    }
+    if (c instanceof io.netty.handler.codec.http.LastHttpContent) {
+      HttpRequest req = tokenPost;
+      tokenPostBodies.put(req, tokenPostBody == null ? null : tokenPostBody.toByteArray());
+      tokenPost = null;
+      tokenPostBody = null;
+      dispatch(req);
+    }
+  }
+
+  private void dispatch(HttpRequest req) {
+    if (busy) {
+      if (pending.size() >= MAX_PIPELINED) {
+        log.info("closing connection from {}: more than {} pipelined requests",
+            ctx.channel().remoteAddress(), MAX_PIPELINED);
+        ctx.close();
+      } else {
+        pending.add(req);
+      }
+    } else {
+      handle(req);
     }
   }
 
@@ -165,6 +206,11 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     user = null;
     services.responseStarted();
     boolean head = req.method().equals(HttpMethod.HEAD);
+    if (TokenEndpoint.matches(req.uri())) {
+      routeLabel = "token";
+      token(req);
+      return;
+    }
     Route route;
     try {
       route = RouteParser.parse(req.uri());
@@ -225,7 +271,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     String upstream = services.router().route(ns, name).upstream();
-    access.check(upstream, clientAddress(), current.headers().get(HttpHeaderNames.AUTHORIZATION))
+    access.check(upstream, clientAddress(), current.headers().get(HttpHeaderNames.AUTHORIZATION),
+            name.value())
         .whenCompleteAsync((d, err) -> safely(() -> {
           if (err != null) {
             fail(err);
@@ -233,7 +280,19 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
             user = d.user();
             proceed.run();
           } else {
-            refuse(d, upstream);
+            refuse(d, upstream, name.value());
+          }
+        }), ctx.executor());
+  }
+
+  private void token(HttpRequest req) {
+    byte[] body = tokenPostBodies.remove(req);
+    tokenEndpoint.handle(req, body, clientAddress())
+        .whenCompleteAsync((r, err) -> safely(() -> {
+          if (err != null) {
+            fail(err);
+          } else {
+            send(r);
           }
         }), ctx.executor());
   }
@@ -246,12 +305,12 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
           } else if (d.outcome() == AccessControl.Outcome.ALLOWED) {
             sendJson(200, "{}".getBytes(StandardCharsets.UTF_8), head);
           } else {
-            refuse(d, services.access().firstAuthenticatedUpstream());
+            refuse(d, services.access().firstAuthenticatedUpstream(), null);
           }
         }), ctx.executor());
   }
 
-  private void refuse(AccessControl.Decision d, String upstream) {
+  private void refuse(AccessControl.Decision d, String upstream, String repository) {
     log.info("refused {} {} from {}{}: {}", current.method(), current.uri(), clientAddress().getHostAddress(),
         d.user() == null ? "" : " (user " + d.user() + ")", d.reason());
     boolean head = current.method().equals(HttpMethod.HEAD);
@@ -260,8 +319,9 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
       r = OciErrors.response(ErrorCode.DENIED, 403, "access denied: " + d.reason(), head);
     } else {
       r = OciErrors.response(ErrorCode.UNAUTHORIZED, 401, "authentication required", head);
-      r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE,
-          "Basic realm=\"" + AccessControl.realm(upstream) + "\", charset=\"UTF-8\"");
+      r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, services.access().usesBearer(upstream)
+          ? TokenEndpoint.challenge(services, current, upstream, repository)
+          : "Basic realm=\"" + AccessControl.realm(upstream) + "\", charset=\"UTF-8\"");
     }
     send(r);
   }
@@ -601,6 +661,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
       completeRequest(499, 0);
     }
     pending.clear();
+    tokenPostBodies.clear();
+    tokenPost = null;
     super.channelInactive(ctx);
   }
 
