@@ -33,6 +33,7 @@ public final class Services {
   final java.util.concurrent.Executor diskExecutor;
   final io.wharf.core.access.AccessControl access;
   final io.wharf.core.access.RepositoryAuthorization repositories;
+  final ClientLimits limits;
   final AtomicBoolean ready = new AtomicBoolean();
   final AtomicBoolean draining = new AtomicBoolean();
   final AtomicInteger activeResponses = new AtomicInteger();
@@ -59,6 +60,12 @@ public final class Services {
         new io.wharf.core.access.BearerTokens(config.server().tokens().resolveKey(System.getenv()),
             config.server().tokens().ttl(), System::currentTimeMillis));
     this.repositories = repositories;
+    this.limits = new ClientLimits(config.server(), System::nanoTime);
+  }
+
+  /** Per-client request rate and (keyed by identity) connection limits. */
+  public ClientLimits limits() {
+    return limits;
   }
 
   /** Which repository may be served which cached content (links and upstream confirmations). */

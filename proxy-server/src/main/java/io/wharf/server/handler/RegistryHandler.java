@@ -70,6 +70,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   private final java.util.Map<HttpRequest, byte[]> tokenPostBodies = new java.util.IdentityHashMap<>();
 
   private boolean smallWritePending;
+  /** Whether this connection was counted against a client key (identity-keyed limits). */
+  private boolean connectionClaimed;
   private io.netty.util.concurrent.ScheduledFuture<?> requestDeadline;
 
   public RegistryHandler(Services services) {
@@ -266,11 +268,11 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   /** Runs {@code proceed} if the client may pull through the upstream this name routes to. */
   private void authorized(String ns, io.wharf.core.oci.RepositoryName name, Runnable proceed) {
     AccessControl access = services.access();
+    String upstream = services.router().route(ns, name).upstream();
     if (access.allOpen()) {
-      proceed.run();
+      withinLimits(upstream, null, proceed);
       return;
     }
-    String upstream = services.router().route(ns, name).upstream();
     access.check(upstream, clientAddress(), current.headers().get(HttpHeaderNames.AUTHORIZATION),
             name.value())
         .whenCompleteAsync((d, err) -> safely(() -> {
@@ -278,7 +280,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
             fail(err);
           } else if (d.outcome() == AccessControl.Outcome.ALLOWED) {
             user = d.user();
-            proceed.run();
+            withinLimits(upstream, d.user(), proceed);
           } else {
             refuse(d, upstream, name.value());
           }
@@ -295,6 +297,42 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
             send(r);
           }
         }), ctx.executor());
+  }
+
+  /**
+   * Runs {@code proceed} unless the client (its address, or its verified {@code user} when limits
+   * are keyed by identity) is over its request rate (429) or, keyed by identity, its connection
+   * cap (503 and close).
+   */
+  private void withinLimits(String upstream, String user, Runnable proceed) {
+    io.wharf.server.ClientLimits limits = services.limits();
+    String key = limits.key(clientAddress(), upstream, user);
+    if (!connectionClaimed) {
+      connectionClaimed = true;
+      String refused = limits.claimConnection(ctx.channel(), key);
+      if (refused != null) {
+        log.warn("refusing a connection from {} ({}): {}", clientAddress().getHostAddress(), key,
+            refused);
+        FullHttpResponse r = OciErrors.response(ErrorCode.UNAVAILABLE, 503, refused,
+            current.method().equals(HttpMethod.HEAD));
+        r.headers().set(HttpHeaderNames.RETRY_AFTER, 1)
+            .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        send(r);
+        return;
+      }
+    }
+    long wait = limits.tryRequest(key);
+    if (wait > 0) {
+      log.info("rate limited {} ({}): {} {}", clientAddress().getHostAddress(), key,
+          current.method(), current.uri());
+      FullHttpResponse r = OciErrors.response(ErrorCode.TOOMANYREQUESTS, 429,
+          "too many requests from this client; retry after " + wait + " s",
+          current.method().equals(HttpMethod.HEAD));
+      r.headers().set(HttpHeaderNames.RETRY_AFTER, wait);
+      send(r);
+      return;
+    }
+    proceed.run();
   }
 
   private void base(boolean head) {
