@@ -23,6 +23,14 @@ final class Masking {
         }
       }
     }
+    mask(tree.path("server").path("tokens"), "key");
+    mask(tree.path("admin"), "token");
     return yaml.writeValueAsString(tree);
+  }
+
+  private static void mask(JsonNode parent, String field) {
+    if (parent instanceof ObjectNode o && o.hasNonNull(field)) {
+      o.put(field, "****");
+    }
   }
 }
