@@ -91,22 +91,9 @@ public final class RepositoryAuthorization {
         .executor(executor)
         .ticker(ticker)
         .maximumSize(100_000)
-        .expireAfter(new Expiry<Key, Answer>() {
-          @Override
-          public long expireAfterCreate(Key k, Answer v, long now) {
-            return (v == Answer.YES ? POSITIVE_TTL : NEGATIVE_TTL).toNanos();
-          }
-
-          @Override
-          public long expireAfterUpdate(Key k, Answer v, long now, long cur) {
-            return expireAfterCreate(k, v, now);
-          }
-
-          @Override
-          public long expireAfterRead(Key k, Answer v, long now, long cur) {
-            return cur;
-          }
-        })
+        // A yes also becomes a link; a no is remembered briefly. Reads do not extend either.
+        .expireAfter(Expiry.<Key, Answer>writing(
+            (k, v) -> v == Answer.YES ? POSITIVE_TTL : NEGATIVE_TTL))
         .buildAsync();
     this.expanded = Caffeine.newBuilder().executor(executor).maximumSize(100_000).build();
   }
