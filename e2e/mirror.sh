@@ -742,5 +742,71 @@ else
     fail "o2: Wharf restarts on the same store and port while A is down"
 fi
 
+# --------------------------------------------------------------------------
+# 8. Wharf-issued Bearer tokens: a second Wharf in front of B with
+#    access.bearer; ctr --user gets a token with containerd's OAuth2 POST
+# --------------------------------------------------------------------------
+NODE_PASS='n0de:pw%&?'
+if e2e_free_port W2_PORT && htpasswd -Bbn node "$NODE_PASS" >"$WORK/wharf-htpasswd" 2>>"$LOGS/htpasswd.log"; then
+    W2=127.0.0.1:$W2_PORT
+    cat >"$WORK/wharf-bearer.yaml" <<EOF
+listen: $W2
+externalUrl: http://$W2
+upstreams:
+  - name: reg-b
+    url: http://$B
+    hosts: ["$B"]
+    credentials: {username: $B_USER, password: "$B_PASS"}
+    access: {htpasswd: $WORK/wharf-htpasswd, bearer: true}
+storage:
+  tiers:
+    - path: $WORK/wharf-bearer-store
+EOF
+    # shellcheck disable=SC2086 # WHARF_JAVA_OPTS is a list of flags
+    e2e_spawn "$LOGS/wharf-bearer.log" java ${WHARF_JAVA_OPTS:-} -jar "$WHARF_JAR" serve --config "$WORK/wharf-bearer.yaml"
+    W2_PID=$E2E_LAST_PID
+    check "b: Wharf with access.bearer starts on $W2 (GET /v2/ == 401)" \
+        e2e_wait_http "http://$W2/v2/" 90 "$W2_PID" 401
+    bearer_challenge() {
+        local h
+        h=$(curl -sS -o /dev/null -D - --max-time 5 "http://$W2/v2/" | tr -d '\r' | grep -i '^www-authenticate:')
+        echo "    -> $h"
+        grep -qF "Bearer realm=\"http://$W2/token/reg-b\",service=\"wharf\"" <<<"$h"
+    }
+    check "b: GET /v2/ challenges with Bearer realm=http://$W2/token/reg-b" bearer_challenge
+    HOSTS2=$WORK/certs-bearer.d
+    mkdir -p "$HOSTS2/$B"
+    cat >"$HOSTS2/$B/hosts.toml" <<EOF
+server = "http://$B"
+
+[host."http://$W2"]
+  capabilities = ["pull", "resolve"]
+EOF
+    # bearer_pull NS [ctr pull flags...] — team/tool:v1 from B, mirrored by the second Wharf
+    bearer_pull() {
+        local ns=$1
+        shift
+        echo "# ctr -n $ns image pull --hosts-dir $HOSTS2 $* $B/team/tool:v1" >>"$LOGS/ctr-bearer.log"
+        timeout 120 "${CTR[@]}" -n "$ns" image pull --hosts-dir "$HOSTS2" --snapshotter "$SNAP" "$@" \
+            "$B/team/tool:v1" >>"$LOGS/ctr-bearer.log" 2>&1
+    }
+    no_token_pull_fails() { ! bearer_pull node6; }
+    check "b: ctr pull $B/team/tool:v1 without --user fails (Wharf 401, B refuses anonymous)" no_token_pull_fails
+    check "b: ctr pull --user node:... $B/team/tool:v1 through the Bearer-protected Wharf" \
+        bearer_pull node5 --user "node:$NODE_PASS"
+    check "b: node5's image record is $TOOL_DIGEST" ctr_digest_is node5 "$B/team/tool:v1" "$TOOL_DIGEST"
+    token_grants() {
+        local n
+        n=$(curl -s --max-time 5 "http://$W2/metrics" | grep -E '^wharf_http_requests_seconds_count\{' |
+            grep -F 'route="token"' | grep -F 'method="POST"' | grep -F 'status="200"' | awk '{s += $NF} END {printf "%d\n", s}')
+        echo "    -> token endpoint POSTs answered 200: $n"
+        ((n > 0))
+    }
+    check "b: containerd got its token with the OAuth2 POST (wharf_http_requests route=token, POST, 200)" token_grants
+    e2e_stop_pid "$W2_PID"
+else
+    fail "b: free port and htpasswd for the Bearer-protected Wharf"
+fi
+
 DONE=1
 exit 0

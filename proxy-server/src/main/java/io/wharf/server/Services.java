@@ -34,6 +34,8 @@ public final class Services {
   final io.wharf.core.access.AccessControl access;
   /** Set once at start when peers are configured, before the server is ready. */
   volatile io.wharf.core.peer.Peers peers;
+  final io.wharf.core.access.RepositoryAuthorization repositories;
+  final ClientLimits limits;
   final AtomicBoolean ready = new AtomicBoolean();
   final AtomicBoolean draining = new AtomicBoolean();
   final AtomicInteger activeResponses = new AtomicInteger();
@@ -46,7 +48,8 @@ public final class Services {
       ReferrersCache referrers,
       WharfMeters meters,
       PrometheusMeterRegistry prometheus,
-      java.util.concurrent.Executor diskExecutor) {
+      java.util.concurrent.Executor diskExecutor,
+      io.wharf.core.access.RepositoryAuthorization repositories) {
     this.config = config;
     this.router = router;
     this.blobs = blobs;
@@ -55,7 +58,21 @@ public final class Services {
     this.meters = meters;
     this.prometheus = prometheus;
     this.diskExecutor = diskExecutor;
-    this.access = new io.wharf.core.access.AccessControl(config.upstreams(), diskExecutor);
+    this.access = new io.wharf.core.access.AccessControl(config.upstreams(), diskExecutor,
+        new io.wharf.core.access.BearerTokens(config.server().tokens().resolveKey(System.getenv()),
+            config.server().tokens().ttl(), System::currentTimeMillis));
+    this.repositories = repositories;
+    this.limits = new ClientLimits(config.server(), System::nanoTime);
+  }
+
+  /** Per-client request rate and (keyed by identity) connection limits. */
+  public ClientLimits limits() {
+    return limits;
+  }
+
+  /** Which repository may be served which cached content (links and upstream confirmations). */
+  public io.wharf.core.access.RepositoryAuthorization repositories() {
+    return repositories;
   }
 
   /** Who may pull through which upstream. */

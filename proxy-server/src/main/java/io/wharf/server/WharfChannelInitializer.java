@@ -28,7 +28,10 @@ final class WharfChannelInitializer extends ChannelInitializer<SocketChannel> {
     this.channels = channels;
     this.tls = tls;
     ServerConfig sc = services.config().server();
-    this.limiter = new ConnectionLimiter(sc.maxConnections(), sc.maxConnectionsPerClient());
+    // Keyed by identity, the per-client connection cap is applied at the first authorized request
+    // (ClientLimits), since nothing but the address is known at accept.
+    this.limiter = new ConnectionLimiter(sc.maxConnections(),
+        sc.limitBy() == ServerConfig.LimitBy.identity ? 0 : sc.maxConnectionsPerClient());
   }
 
   @Override

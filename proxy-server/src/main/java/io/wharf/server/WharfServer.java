@@ -38,6 +38,8 @@ import io.wharf.core.peer.Peers;
 import io.wharf.core.config.TierConfig;
 import io.wharf.core.store.DiskSpace;
 import io.wharf.core.store.TieredStore;
+import io.wharf.core.store.RepositoryLinks;
+import io.wharf.core.access.RepositoryAuthorization;
 import io.wharf.core.upstream.RegistryClient;
 import io.wharf.core.upstream.UpstreamRouter;
 import java.net.InetSocketAddress;
@@ -63,6 +65,7 @@ public final class WharfServer implements AutoCloseable {
 
   private final WharfConfig config;
   private final TieredStore store;
+  private final RepositoryLinks links;
   private final ExecutorService diskExecutor;
   private final ExecutorService httpExecutor;
   private final ScheduledExecutorService scheduler;
@@ -113,8 +116,21 @@ public final class WharfServer implements AutoCloseable {
     ManifestService manifests = ManifestService.create(store.primary(), diskExecutor, meters,
         memory == null ? ManifestService.DEFAULT_MEMORY_BYTES : memory.maxBytes() / 4);
     ReferrersCache referrers = new ReferrersCache(diskExecutor, Ticker.systemTicker());
+    // Which repositories may be served which cached digests (SECURITY.md, "Repository links").
+    try {
+      this.links = RepositoryLinks.open(store.primary().root().resolve("links"), diskExecutor,
+          d -> store.blobSize(d).isPresent() || store.primary().hasManifest(d));
+    } catch (RuntimeException e) {
+      store.close();
+      diskExecutor.shutdown();
+      httpExecutor.shutdown();
+      scheduler.shutdownNow();
+      throw e;
+    }
+    RepositoryAuthorization repositories = new RepositoryAuthorization(links, manifests, blobs,
+        meters, diskExecutor, Ticker.systemTicker());
     this.services = new Services(config, router, blobs, manifests, referrers, meters, prometheus,
-        diskExecutor);
+        diskExecutor, repositories);
     IoHandlerFactory io = Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     this.boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("wharf-accept"), io);
     this.workers = new MultiThreadIoEventLoopGroup(config.server().workerThreads(),
@@ -310,6 +326,7 @@ public final class WharfServer implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    links.close();
     store.close();
     log.info("Wharf stopped");
   }

@@ -39,7 +39,7 @@ public final class AccessControl {
     static final Decision OPEN = new Decision(Outcome.ALLOWED, null, "open");
   }
 
-  private record Policy(List<Cidr> allow, Htpasswd users) {
+  private record Policy(List<Cidr> allow, Htpasswd users, boolean bearer) {
     boolean open() {
       return allow.isEmpty() && users == null;
     }
@@ -47,17 +47,57 @@ public final class AccessControl {
 
   private final Map<String, Policy> byUpstream = new LinkedHashMap<>();
   private final Executor executor;
+  private final BearerTokens tokens;
   private final Cache<String, Boolean> recent =
       Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(5)).maximumSize(10_000).build();
 
   public AccessControl(List<UpstreamConfig> upstreams, Executor executor) {
+    this(upstreams, executor, new BearerTokens(null, Duration.ofMinutes(15), System::currentTimeMillis));
+  }
+
+  /** With the issuer of Wharf's own Bearer tokens (for upstreams with {@code access.bearer}). */
+  public AccessControl(List<UpstreamConfig> upstreams, Executor executor, BearerTokens tokens) {
     this.executor = executor;
+    this.tokens = tokens;
     for (UpstreamConfig u : upstreams) {
       AccessConfig a = u.access();
       byUpstream.put(u.name(), new Policy(
           a.allow().stream().map(Cidr::parse).toList(),
-          a.htpasswd() == null ? null : new Htpasswd(Path.of(a.htpasswd()))));
+          a.htpasswd() == null ? null : new Htpasswd(Path.of(a.htpasswd())),
+          Boolean.TRUE.equals(a.bearer())));
     }
+  }
+
+  /** True if {@code upstream} challenges clients with Bearer (Wharf's token endpoint). */
+  public boolean usesBearer(String upstream) {
+    Policy p = byUpstream.get(upstream);
+    return p != null && p.bearer();
+  }
+
+  /** The token issuer. */
+  public BearerTokens tokens() {
+    return tokens;
+  }
+
+  /** A token and its lifetime, or why none was issued. */
+  public record Issued(String token, long expiresIn, Decision decision) {}
+
+  /**
+   * Issues a token for {@code upstream} to a client that proves itself with Basic {@code
+   * authorization} (and comes from an allowed network), valid for the repositories {@code scopes}
+   * ask to pull. Null when {@code upstream} does not use Bearer tokens.
+   */
+  public CompletableFuture<Issued> issue(String upstream, InetAddress client, String authorization,
+      List<String> scopes) {
+    if (!usesBearer(upstream)) {
+      return CompletableFuture.completedFuture(null);
+    }
+    String basic = authorization != null && authorization.regionMatches(true, 0, "Basic ", 0, 6)
+        ? authorization : null;
+    return check(upstream, client, basic, null).thenApply(d -> d.outcome() != Outcome.ALLOWED
+        ? new Issued(null, 0, d)
+        : new Issued(tokens.issue(upstream, d.user(), BearerTokens.pullRepositories(scopes)),
+            tokens.ttlSeconds(), d));
   }
 
   /** True when no upstream restricts anyone: every check is a no-op. */
@@ -72,6 +112,15 @@ public final class AccessControl {
 
   /** May {@code client}, sending {@code authorization} (or null), pull through {@code upstream}? */
   public CompletableFuture<Decision> check(String upstream, InetAddress client, String authorization) {
+    return check(upstream, client, authorization, null);
+  }
+
+  /**
+   * As {@link #check(String, InetAddress, String)}, for {@code repository} as the client names
+   * it (a Bearer token must cover it; null: any valid token for the upstream will do).
+   */
+  public CompletableFuture<Decision> check(String upstream, InetAddress client, String authorization,
+      String repository) {
     Policy p = byUpstream.get(upstream);
     if (p == null || p.open()) {
       return CompletableFuture.completedFuture(Decision.OPEN);
@@ -83,10 +132,15 @@ public final class AccessControl {
     if (p.users() == null) {
       return CompletableFuture.completedFuture(new Decision(Outcome.ALLOWED, null, "network"));
     }
+    if (p.bearer() && authorization != null
+        && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return CompletableFuture.completedFuture(bearer(upstream, authorization.substring(7).trim(),
+          repository));
+    }
     String[] creds = basic(authorization);
     if (creds == null) {
       return CompletableFuture.completedFuture(
-          new Decision(Outcome.NEED_AUTH, null, "no Basic credentials"));
+          new Decision(Outcome.NEED_AUTH, null, "no credentials"));
     }
     String key = upstream + "\n" + creds[0] + "\n"
         + Digest.sha256Of(creds[1].getBytes(StandardCharsets.UTF_8)).hex();
@@ -100,6 +154,22 @@ public final class AccessControl {
       }
       return new Decision(Outcome.NEED_AUTH, creds[0], "wrong user or password");
     }, executor);
+  }
+
+  private Decision bearer(String upstream, String token, String repository) {
+    BearerTokens.Claims c = tokens.verify(token);
+    if (c == null) {
+      return new Decision(Outcome.NEED_AUTH, null, "invalid or expired Bearer token");
+    }
+    if (!c.upstream().equals(upstream)) {
+      return new Decision(Outcome.NEED_AUTH, c.user(),
+          "Bearer token was issued for upstream " + c.upstream() + ", not " + upstream);
+    }
+    if (repository != null && !c.allows(repository)) {
+      return new Decision(Outcome.NEED_AUTH, c.user(),
+          "Bearer token does not cover repository " + repository);
+    }
+    return new Decision(Outcome.ALLOWED, c.user(), "token");
   }
 
   /**

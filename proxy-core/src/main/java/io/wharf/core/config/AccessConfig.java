@@ -11,11 +11,15 @@ import java.util.List;
  *     empty means any address
  * @param htpasswd an htpasswd file with bcrypt hashes ({@code htpasswd -B}); when set, clients
  *     must authenticate with Basic auth
+ * @param bearer challenge clients with {@code Bearer} and accept tokens from Wharf's token
+ *     endpoint {@code /token/<upstream>} (Docker token auth, as docker and containerd expect);
+ *     needs {@code htpasswd}, whose users get the tokens; Basic stays accepted
  */
-public record AccessConfig(List<String> allow, String htpasswd) {
+public record AccessConfig(List<String> allow, String htpasswd, Boolean bearer) {
 
   public AccessConfig withDefaults() {
-    return new AccessConfig(allow == null ? List.of() : List.copyOf(allow), htpasswd);
+    return new AccessConfig(allow == null ? List.of() : List.copyOf(allow), htpasswd,
+        bearer != null && bearer);
   }
 
   void validate(String where) {
@@ -28,6 +32,9 @@ public record AccessConfig(List<String> allow, String htpasswd) {
     }
     if (htpasswd != null && !Files.isReadable(Path.of(htpasswd))) {
       throw new ConfigException(where + ".htpasswd: cannot read " + htpasswd);
+    }
+    if (bearer && htpasswd == null) {
+      throw new ConfigException(where + ".bearer needs htpasswd (its users are issued the tokens)");
     }
   }
 

@@ -14,6 +14,12 @@ import java.time.Duration;
  * @param maxConnections open client connections in all; past it new ones get 503 and are closed
  * @param maxConnectionsPerClient open connections from one client address (0: no limit)
  * @param tls TLS for the listener; absent means plain HTTP
+ * @param tokens Bearer tokens issued by {@code /token/<upstream>} (key, lifetime)
+ * @param limitBy what per-client limits count by: {@code address} (default) or {@code identity}
+ *     (the authenticated user when there is one, else the address: a cluster behind one NAT
+ *     address is then not one client)
+ * @param requestsPerSecond per-client request rate (token bucket refill); 0 means no limit
+ * @param requestBurst per-client bucket size (default: 2 × requestsPerSecond, at least 1)
  */
 public record ServerConfig(
     Duration shutdownGrace,
@@ -24,10 +30,21 @@ public record ServerConfig(
     Integer workerThreads,
     Integer maxConnections,
     Integer maxConnectionsPerClient,
-    TlsConfig tls) {
+    TlsConfig tls,
+    TokenConfig tokens,
+    LimitBy limitBy,
+    Double requestsPerSecond,
+    Integer requestBurst) {
+
+  /** What per-client limits are keyed by. */
+  public enum LimitBy {
+    address,
+    identity
+  }
 
   public static ServerConfig defaults() {
-    return new ServerConfig(null, null, null, null, null, null, null, null, null).withDefaults();
+    return new ServerConfig(null, null, null, null, null, null, null, null, null, null, null, null,
+        null).withDefaults();
   }
 
   public ServerConfig withDefaults() {
@@ -40,7 +57,12 @@ public record ServerConfig(
         workerThreads == null ? 0 : workerThreads,
         maxConnections == null ? 20_000 : maxConnections,
         maxConnectionsPerClient == null ? 0 : maxConnectionsPerClient,
-        tls == null ? null : tls.withDefaults());
+        tls == null ? null : tls.withDefaults(),
+        tokens == null ? TokenConfig.DEFAULTS : tokens.withDefaults(),
+        limitBy == null ? LimitBy.address : limitBy,
+        requestsPerSecond == null ? 0.0 : requestsPerSecond,
+        requestBurst != null ? requestBurst
+            : (int) Math.max(1, Math.ceil(2 * (requestsPerSecond == null ? 0 : requestsPerSecond))));
   }
 
   void validate() {
@@ -63,6 +85,11 @@ public record ServerConfig(
     }
     if (tls != null) {
       tls.validate();
+    }
+    tokens.validate();
+    if (requestsPerSecond < 0 || requestsPerSecond.isNaN() || requestBurst < 1) {
+      throw new ConfigException(
+          "server.requestsPerSecond must be zero (off) or more and server.requestBurst at least 1");
     }
     if (workerThreads < 0) {
       throw new ConfigException("server.workerThreads must be zero or more");

@@ -32,6 +32,8 @@ import java.util.regex.Pattern;
  * @param access which clients may pull through this upstream (open when absent)
  * @param cancelWhenAbandoned cancel a blob download when every client reading it has gone away
  *     before it completed (default false: finish and store it, the next job wants it)
+ * @param tls how the upstream's certificate is checked: system trust store, plus an optional CA
+ *     bundle, or {@code insecure} for labs
  * @param kind {@code registry} (default) or {@code wharf}: the URL is another Wharf (a site
  *     Wharf above this cluster Wharf), and every request to it carries {@code ?ns=<name>} so it
  *     routes to its own upstream of that name; several upstreams may share one parent URL
@@ -54,6 +56,7 @@ public record UpstreamConfig(
     Duration breakerOpenFor,
     AccessConfig access,
     Boolean cancelWhenAbandoned,
+    UpstreamTlsConfig tls,
     Kind kind) {
 
   /** What the URL points at. */
@@ -69,10 +72,10 @@ public record UpstreamConfig(
       Duration tagTtl, Duration negativeTtl, Duration connectTimeout, Duration requestTimeout,
       Duration idleTimeout, Integer retries, Integer maxConnections, String maxBandwidth,
       Duration queueTimeout, Integer breakerFailures, Duration breakerOpenFor,
-      AccessConfig access, Boolean cancelWhenAbandoned) {
+      AccessConfig access, Boolean cancelWhenAbandoned, UpstreamTlsConfig tls) {
     this(name, url, hosts, credentials, tagTtl, negativeTtl, connectTimeout, requestTimeout,
         idleTimeout, retries, maxConnections, maxBandwidth, queueTimeout, breakerFailures,
-        breakerOpenFor, access, cancelWhenAbandoned, null);
+        breakerOpenFor, access, cancelWhenAbandoned, tls, null);
   }
 
   public static final String DOCKER_HUB_NAME = "docker.io";
@@ -87,7 +90,7 @@ public record UpstreamConfig(
   public static UpstreamConfig of(String name, String url) {
     return new UpstreamConfig(
             name, url, null, null, null, null, null, null, null, null, null, null, null, null, null,
-            null, null)
+            null, null, null, null)
         .withDefaults();
   }
 
@@ -95,7 +98,7 @@ public record UpstreamConfig(
   public static UpstreamConfig parentWharf(String name, String url) {
     return new UpstreamConfig(
             name, url, null, null, null, null, null, null, null, null, null, null, null, null, null,
-            null, null, Kind.wharf)
+            null, null, null, Kind.wharf)
         .withDefaults();
   }
 
@@ -117,8 +120,9 @@ public record UpstreamConfig(
         queueTimeout == null ? Duration.ofSeconds(10) : queueTimeout,
         breakerFailures == null ? 5 : breakerFailures,
         breakerOpenFor == null ? Duration.ofSeconds(30) : breakerOpenFor,
-        access == null ? new AccessConfig(List.of(), null) : access.withDefaults(),
+        access == null ? new AccessConfig(List.of(), null, false) : access.withDefaults(),
         cancelWhenAbandoned != null && cancelWhenAbandoned,
+        tls == null ? UpstreamTlsConfig.SYSTEM : tls.withDefaults(),
         kind == null ? Kind.registry : kind);
   }
 
@@ -171,6 +175,10 @@ public record UpstreamConfig(
     }
     positive(where + ".breakerOpenFor", breakerOpenFor, false);
     access.validate(where + ".access");
+    tls.validate(where + ".tls");
+    if (!tls.isSystem() && !scheme.equals("https")) {
+      throw new ConfigException(where + ".tls applies to https:// upstreams only");
+    }
   }
 
   private static void positive(String key, Duration d, boolean zeroOk) {

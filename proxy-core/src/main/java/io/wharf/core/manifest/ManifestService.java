@@ -251,8 +251,29 @@ public final class ManifestService {
     return CompletableFuture.failedFuture(err);
   }
 
+  /** A manifest by digest, and whether this very call fetched it from upstream through its repository. */
+  public record Fetched(Manifest manifest, boolean fetchedForRepository) {}
+
+  /**
+   * The manifest {@code digest}, saying whether this call's own upstream GET (through {@code
+   * repo}) produced it. When it did, the upstream has just shown that {@code repo} holds it;
+   * when it came from memory, disk or another caller's load, it has not (see {@code
+   * RepositoryAuthorization}).
+   */
+  public CompletableFuture<Fetched> getByDigest(
+      RegistryClient client, RepositoryName repo, Digest digest) {
+    boolean[] fetched = new boolean[1];
+    return byDigest(client, repo, digest, fetched)
+        .thenApply(m -> new Fetched(m, fetched[0]));
+  }
+
   private CompletableFuture<Manifest> byDigest(
       RegistryClient client, RepositoryName repo, Digest digest) {
+    return byDigest(client, repo, digest, new boolean[1]);
+  }
+
+  private CompletableFuture<Manifest> byDigest(
+      RegistryClient client, RepositoryName repo, Digest digest, boolean[] fetchedHere) {
     String accept = MediaTypes.upstreamAccept(AcceptClass.INDEX);
     return Caches.get(byDigest, digest, (d, executor) ->
         CompletableFuture.supplyAsync(() -> store.getManifest(d), diskExecutor)
@@ -263,6 +284,7 @@ public final class ManifestService {
                     new Manifest(s.body(), s.mediaType(), s.digest(), false));
               }
               meters.manifestCache("miss");
+              fetchedHere[0] = true;
               return client
                   .getManifest(repo, new Reference.ByDigest(d), accept)
                   .thenApplyAsync(resp -> {

@@ -32,6 +32,7 @@ public final class WharfMeters {
   public static final String NETTY_PENDING_TASKS = "wharf.netty.eventloop.pending.tasks";
   public static final String SERVED_BYTES = "wharf.served.bytes";
   public static final String MANIFEST_CACHE = "wharf.manifest.cache";
+  public static final String REPOSITORY_CHECKS = "wharf.repository.checks";
   public static final String UPSTREAM_SLOTS_IN_USE = "wharf.upstream.connections.active";
   public static final String UPSTREAM_QUEUED = "wharf.upstream.connections.queued";
   public static final String UPSTREAM_BREAKER_OPEN = "wharf.upstream.breaker.open";
@@ -209,6 +210,18 @@ public final class WharfMeters {
     Counter.builder(MANIFEST_CACHE)
         .description("Manifest lookups by outcome")
         .tags("result", result)
+        .register(registry)
+        .increment();
+  }
+
+  /**
+   * Per-repository authorization of cached content. {@code kind}: blob, manifest; {@code result}:
+   * linked, tag, fetched, confirmed (upstream said yes), not_found, denied.
+   */
+  public void repositoryCheck(String kind, String result) {
+    Counter.builder(REPOSITORY_CHECKS)
+        .description("Per-repository authorization checks of cached content by outcome")
+        .tags("kind", kind, "result", result)
         .register(registry)
         .increment();
   }

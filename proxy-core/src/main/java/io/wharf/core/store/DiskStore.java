@@ -267,6 +267,11 @@ public final class DiskStore implements AutoCloseable {
     }
   }
 
+  /** True if manifest {@code d} is stored (not re-verified; blocking). */
+  public boolean hasManifest(Digest d) {
+    return Files.exists(manifestTypePath(d));
+  }
+
   /** A stored manifest, re-verified against its digest (a corrupt file is removed, not served). */
   public Optional<StoredManifest> getManifest(Digest d) {
     try {

@@ -97,6 +97,10 @@ public final class RegistryClient implements AutoCloseable {
     if ("http".equalsIgnoreCase(config.baseUri().getScheme())) {
       b.version(HttpClient.Version.HTTP_1_1);
     }
+    javax.net.ssl.SSLContext tls = UpstreamTls.context(config.name(), config.tls());
+    if (tls != null) {
+      b.sslContext(tls);
+    }
     return b.build();
   }
 

@@ -235,6 +235,12 @@ final class Transport {
       return new UpstreamFailure(Kind.UNREACHABLE, "connection refused or failed", 0, -1, c);
     }
     if (c instanceof SSLException) {
+      for (Throwable x = c; x != null; x = x.getCause()) {
+        if (x instanceof java.security.cert.CertificateException) {
+          return new UpstreamFailure(Kind.UNREACHABLE, "TLS failure: the upstream's certificate is"
+              + " not trusted (" + x.getMessage() + "); add its CA with tls.caBundle", 0, -1, c);
+        }
+      }
       return new UpstreamFailure(Kind.UNREACHABLE, "TLS failure: " + c.getMessage(), 0, -1, c);
     }
     if (c instanceof IOException) {

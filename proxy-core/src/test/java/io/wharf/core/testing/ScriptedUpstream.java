@@ -67,6 +67,7 @@ public final class ScriptedUpstream implements AutoCloseable {
   private final Map<String, Map<String, String>> lastHeaders = new ConcurrentHashMap<>();
 
   private final ServerSocket server;
+  private final String scheme;
   private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "scripted-upstream");
     t.setDaemon(true);
@@ -74,6 +75,8 @@ public final class ScriptedUpstream implements AutoCloseable {
   });
   private final Map<String, ManifestEntry> manifests = new ConcurrentHashMap<>();
   private final Map<String, byte[]> blobs = new ConcurrentHashMap<>();
+  private final Map<String, java.util.Set<String>> blobRepos = new ConcurrentHashMap<>();
+  private final java.util.Set<String> deniedRepos = ConcurrentHashMap.newKeySet();
   private final Map<String, byte[]> referrers = new ConcurrentHashMap<>();
   private final Map<String, Script> scripts = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> counts = new ConcurrentHashMap<>();
@@ -83,12 +86,20 @@ public final class ScriptedUpstream implements AutoCloseable {
   private volatile boolean closed;
 
   public ScriptedUpstream() throws IOException {
-    server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
+    this(null);
+  }
+
+  /** Over TLS with {@code tls}'s key and certificate (made for {@code localhost}), when not null. */
+  public ScriptedUpstream(javax.net.ssl.SSLContext tls) throws IOException {
+    server = tls == null
+        ? new ServerSocket(0, 200, InetAddress.getLoopbackAddress())
+        : tls.getServerSocketFactory().createServerSocket(0, 200, InetAddress.getLoopbackAddress());
+    this.scheme = tls == null ? "http://127.0.0.1:" : "https://localhost:";
     threads.execute(this::acceptLoop);
   }
 
   public String url() {
-    return "http://127.0.0.1:" + server.getLocalPort();
+    return scheme + server.getLocalPort();
   }
 
   public int port() {
@@ -113,6 +124,19 @@ public final class ScriptedUpstream implements AutoCloseable {
     Digest d = Digest.sha256Of(body);
     blobs.put(d.toString(), body);
     return d;
+  }
+
+  /**
+   * Serves blob {@code digest} only in {@code repos}; every other repository answers 404
+   * BLOB_UNKNOWN for it, as a registry does for a blob it never linked to that repository.
+   */
+  public void onlyIn(Digest digest, String... repos) {
+    blobRepos.put(digest.toString(), java.util.Set.of(repos));
+  }
+
+  /** Answers every request for {@code repo} with 403 DENIED (a private repository). */
+  public void deny(String repo) {
+    deniedRepos.add(repo);
   }
 
   /** Serves {@code body} under {@code digest} even though it does not hash to it. */
@@ -277,6 +301,13 @@ public final class ScriptedUpstream implements AutoCloseable {
       }
       return true;
     }
+    int nameEnd = Math.max(path.indexOf("/manifests/"), path.indexOf("/blobs/"));
+    if (nameEnd > 4 && deniedRepos.contains(path.substring(4, nameEnd))) {
+      respond(out, 403, "application/json",
+          "{\"errors\":[{\"code\":\"DENIED\",\"message\":\"scripted\"}]}"
+              .getBytes(StandardCharsets.UTF_8), head, Map.of());
+      return true;
+    }
     int m = path.indexOf("/manifests/");
     if (m > 0) {
       String repo = path.substring(4, m);
@@ -304,7 +335,8 @@ public final class ScriptedUpstream implements AutoCloseable {
     if (b > 0) {
       String digest = path.substring(b + "/blobs/".length());
       byte[] body = blobs.get(digest);
-      if (body == null) {
+      java.util.Set<String> in = blobRepos.get(digest);
+      if (body == null || (in != null && !in.contains(path.substring(4, b)))) {
         notFound(out, "BLOB_UNKNOWN", head);
         return true;
       }

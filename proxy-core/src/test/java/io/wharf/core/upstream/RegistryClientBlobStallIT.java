@@ -39,7 +39,7 @@ class RegistryClientBlobStallIT extends UpstreamItSupport {
 
   RegistryClient clientWithIdle(Duration idle) {
     return client(new UpstreamConfig(UPSTREAM, registryUrl(), null, Credentials.NONE, null, null,
-        Duration.ofSeconds(2), Duration.ofSeconds(5), idle, null, null, null, null, null, null, null, null)
+        Duration.ofSeconds(2), Duration.ofSeconds(5), idle, null, null, null, null, null, null, null, null, null)
         .withDefaults(), Map.of());
   }
 

@@ -34,7 +34,7 @@ class RegistryClientErrorsIT extends UpstreamItSupport {
 
   UpstreamConfig configFor(String url, Duration requestTimeout) {
     return new UpstreamConfig(UPSTREAM, url, null, Credentials.NONE, null, null,
-        Duration.ofSeconds(2), requestTimeout, null, null, null, null, null, null, null, null, null)
+        Duration.ofSeconds(2), requestTimeout, null, null, null, null, null, null, null, null, null, null)
         .withDefaults();
   }
 

@@ -107,7 +107,7 @@ abstract class UpstreamItSupport {
     return new UpstreamConfig(
             UPSTREAM, registryUrl(), null, credentials, null, null,
             Duration.ofSeconds(2), Duration.ofSeconds(5), null, null, null, null, null, null, null, null,
-            null)
+            null, null)
         .withDefaults();
   }
 

@@ -23,11 +23,15 @@ final class Masking {
         }
       }
     }
-    for (String section : new String[] {"admin", "peers"}) {
-      if (tree.path(section) instanceof ObjectNode o && o.hasNonNull("token")) {
-        o.put("token", "****");
-      }
-    }
+    mask(tree.path("server").path("tokens"), "key");
+    mask(tree.path("admin"), "token");
+    mask(tree.path("peers"), "token");
     return yaml.writeValueAsString(tree);
+  }
+
+  private static void mask(JsonNode parent, String field) {
+    if (parent instanceof ObjectNode o && o.hasNonNull(field)) {
+      o.put(field, "****");
+    }
   }
 }

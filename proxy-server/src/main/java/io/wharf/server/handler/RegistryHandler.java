@@ -63,11 +63,21 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   private String servedFrom;
   private String user;
 
+  private final TokenEndpoint tokenEndpoint;
+  /** A {@code POST /token/...} whose form body is still arriving, and that body so far. */
+  private HttpRequest tokenPost;
+  private java.io.ByteArrayOutputStream tokenPostBody;
+  /** Complete token POST bodies (null: too large) of requests not yet answered. */
+  private final java.util.Map<HttpRequest, byte[]> tokenPostBodies = new java.util.IdentityHashMap<>();
+
   private boolean smallWritePending;
+  /** Whether this connection was counted against a client key (identity-keyed limits). */
+  private boolean connectionClaimed;
   private io.netty.util.concurrent.ScheduledFuture<?> requestDeadline;
 
   public RegistryHandler(Services services) {
     this.services = services;
+    this.tokenEndpoint = new TokenEndpoint(services);
   }
 
   @Override
@@ -126,21 +136,54 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
         badRequestAndClose(req.decoderResult().cause());
         return;
       }
-      if (busy) {
-        if (pending.size() >= MAX_PIPELINED) {
-          log.info("closing connection from {}: more than {} pipelined requests",
-              ctx.channel().remoteAddress(), MAX_PIPELINED);
-          ctx.close();
-        } else {
-          pending.add(req);
-        }
+      if (req.method().equals(HttpMethod.POST) && TokenEndpoint.matches(req.uri())) {
+        // The one request with a body (an OAuth2 form): dispatched once the body is complete.
+        tokenPost = req;
+        tokenPostBody = new java.io.ByteArrayOutputStream();
       } else {
-        handle(req);
+        dispatch(req);
       }
     }
-    if (msg instanceof HttpContent) {
+    if (msg instanceof HttpContent c) {
+      if (tokenPost != null) {
+        collectTokenPost(c);
+      }
       // Pull API requests have no body worth reading.
       ReferenceCountUtil.release(msg);
+    }
+  }
+
+  private void collectTokenPost(HttpContent c) {
+    int n = c.content().readableBytes();
+    if (tokenPostBody != null) {
+      if (tokenPostBody.size() + n > TokenEndpoint.MAX_BODY) {
+        tokenPostBody = null;
+      } else {
+        byte[] part = new byte[n];
+        c.content().getBytes(c.content().readerIndex(), part);
+        tokenPostBody.write(part, 0, n);
+      }
+    }
+    if (c instanceof io.netty.handler.codec.http.LastHttpContent) {
+      HttpRequest req = tokenPost;
+      tokenPostBodies.put(req, tokenPostBody == null ? null : tokenPostBody.toByteArray());
+      tokenPost = null;
+      tokenPostBody = null;
+      dispatch(req);
+    }
+  }
+
+  private void dispatch(HttpRequest req) {
+    if (busy) {
+      if (pending.size() >= MAX_PIPELINED) {
+        log.info("closing connection from {}: more than {} pipelined requests",
+            ctx.channel().remoteAddress(), MAX_PIPELINED);
+        ctx.close();
+      } else {
+        pending.add(req);
+      }
+    } else {
+      handle(req);
     }
   }
 
@@ -166,6 +209,11 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     user = null;
     services.responseStarted();
     boolean head = req.method().equals(HttpMethod.HEAD);
+    if (TokenEndpoint.matches(req.uri())) {
+      routeLabel = "token";
+      token(req);
+      return;
+    }
     Route route;
     try {
       route = RouteParser.parse(req.uri());
@@ -221,22 +269,71 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   /** Runs {@code proceed} if the client may pull through the upstream this name routes to. */
   private void authorized(String ns, io.wharf.core.oci.RepositoryName name, Runnable proceed) {
     AccessControl access = services.access();
+    String upstream = services.router().route(ns, name).upstream();
     if (access.allOpen()) {
-      proceed.run();
+      withinLimits(upstream, null, proceed);
       return;
     }
-    String upstream = services.router().route(ns, name).upstream();
-    access.check(upstream, clientAddress(), current.headers().get(HttpHeaderNames.AUTHORIZATION))
+    access.check(upstream, clientAddress(), current.headers().get(HttpHeaderNames.AUTHORIZATION),
+            name.value())
         .whenCompleteAsync((d, err) -> safely(() -> {
           if (err != null) {
             fail(err);
           } else if (d.outcome() == AccessControl.Outcome.ALLOWED) {
             user = d.user();
-            proceed.run();
+            withinLimits(upstream, d.user(), proceed);
           } else {
-            refuse(d, upstream);
+            refuse(d, upstream, name.value());
           }
         }), ctx.executor());
+  }
+
+  private void token(HttpRequest req) {
+    byte[] body = tokenPostBodies.remove(req);
+    tokenEndpoint.handle(req, body, clientAddress())
+        .whenCompleteAsync((r, err) -> safely(() -> {
+          if (err != null) {
+            fail(err);
+          } else {
+            send(r);
+          }
+        }), ctx.executor());
+  }
+
+  /**
+   * Runs {@code proceed} unless the client (its address, or its verified {@code user} when limits
+   * are keyed by identity) is over its request rate (429) or, keyed by identity, its connection
+   * cap (503 and close).
+   */
+  private void withinLimits(String upstream, String user, Runnable proceed) {
+    io.wharf.server.ClientLimits limits = services.limits();
+    String key = limits.key(clientAddress(), upstream, user);
+    if (!connectionClaimed) {
+      connectionClaimed = true;
+      String refused = limits.claimConnection(ctx.channel(), key);
+      if (refused != null) {
+        log.warn("refusing a connection from {} ({}): {}", clientAddress().getHostAddress(), key,
+            refused);
+        FullHttpResponse r = OciErrors.response(ErrorCode.UNAVAILABLE, 503, refused,
+            current.method().equals(HttpMethod.HEAD));
+        r.headers().set(HttpHeaderNames.RETRY_AFTER, 1)
+            .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        send(r);
+        return;
+      }
+    }
+    long wait = limits.tryRequest(key);
+    if (wait > 0) {
+      log.info("rate limited {} ({}): {} {}", clientAddress().getHostAddress(), key,
+          current.method(), current.uri());
+      FullHttpResponse r = OciErrors.response(ErrorCode.TOOMANYREQUESTS, 429,
+          "too many requests from this client; retry after " + wait + " s",
+          current.method().equals(HttpMethod.HEAD));
+      r.headers().set(HttpHeaderNames.RETRY_AFTER, wait);
+      send(r);
+      return;
+    }
+    proceed.run();
   }
 
   private void base(boolean head) {
@@ -247,12 +344,12 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
           } else if (d.outcome() == AccessControl.Outcome.ALLOWED) {
             sendJson(200, "{}".getBytes(StandardCharsets.UTF_8), head);
           } else {
-            refuse(d, services.access().firstAuthenticatedUpstream());
+            refuse(d, services.access().firstAuthenticatedUpstream(), null);
           }
         }), ctx.executor());
   }
 
-  private void refuse(AccessControl.Decision d, String upstream) {
+  private void refuse(AccessControl.Decision d, String upstream, String repository) {
     log.info("refused {} {} from {}{}: {}", current.method(), current.uri(), clientAddress().getHostAddress(),
         d.user() == null ? "" : " (user " + d.user() + ")", d.reason());
     boolean head = current.method().equals(HttpMethod.HEAD);
@@ -261,8 +358,9 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
       r = OciErrors.response(ErrorCode.DENIED, 403, "access denied: " + d.reason(), head);
     } else {
       r = OciErrors.response(ErrorCode.UNAUTHORIZED, 401, "authentication required", head);
-      r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE,
-          "Basic realm=\"" + AccessControl.realm(upstream) + "\", charset=\"UTF-8\"");
+      r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, services.access().usesBearer(upstream)
+          ? TokenEndpoint.challenge(services, current, upstream, repository)
+          : "Basic realm=\"" + AccessControl.realm(upstream) + "\", charset=\"UTF-8\"");
     }
     send(r);
   }
@@ -279,8 +377,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   private void manifest(Route.Manifest m, boolean head) {
     UpstreamRouter.Routed routed = services.router().route(m.ns(), m.name());
     String accept = accept();
-    services.manifests()
-        .get(routed.client(), routed.repository(), m.reference(), accept)
+    services.repositories()
+        .manifest(routed, m.reference(), accept)
         .whenCompleteAsync((man, err) -> safely(() -> {
           if (err != null) {
             fail(err);
@@ -347,8 +445,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   private void blob(Route.Blob b, boolean head, boolean fromPeer) {
     UpstreamRouter.Routed routed = services.router().route(b.ns(), b.name());
     if (head) {
-      services.blobs()
-          .size(routed.client(), routed.repository(), b.digest())
+      services.repositories()
+          .blobSize(routed, b.digest())
           .whenCompleteAsync((size, err) -> safely(() -> {
             if (err != null) {
               fail(err);
@@ -370,8 +468,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     }
     Ranges.Spec range = Ranges.parse(current.headers().get(HttpHeaderNames.RANGE));
     HttpRequest forRequest = current;
-    services.blobs()
-        .open(routed.client(), routed.repository(), b.digest(), fromPeer)
+    services.repositories()
+        .openBlob(routed, b.digest(), fromPeer)
         .whenCompleteAsync((reader, err) -> safely(() -> {
           if (err != null) {
             fail(err);
@@ -633,6 +731,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
       completeRequest(499, 0);
     }
     pending.clear();
+    tokenPostBodies.clear();
+    tokenPost = null;
     super.channelInactive(ctx);
   }
 

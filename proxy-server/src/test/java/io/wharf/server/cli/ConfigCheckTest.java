@@ -43,6 +43,17 @@ class ConfigCheckTest {
   }
 
   @Test
+  void check_tokenKeyAndAdminToken_masked() throws Exception {
+    Path f = dir.resolve("wharf.yaml");
+    String key = java.util.Base64.getEncoder().encodeToString(new byte[32]).replace("A", "k");
+    Files.writeString(f, "server:\n  tokens: {key: \"" + key + "\"}\n"
+        + "admin: {token: sup3r-admin}\n");
+    Run r = run("config", "check", f.toString());
+    assertThat(r.exit()).isZero();
+    assertThat(r.out()).contains("****").doesNotContain(key).doesNotContain("sup3r-admin");
+  }
+
+  @Test
   void check_missingSecretOrFile_failsWithExit2() {
     Path f = dir.resolve("bad.yaml");
     Run missing = run("config", "check", dir.resolve("nope.yaml").toString());
