@@ -93,10 +93,10 @@ free_port() {
     || shuf -i 20000-60000 -n 1
 }
 
-wait_http() { # url, seconds
+wait_http() { # url, seconds: until it answers at all (401 too: TOKEN=1 behind nginx)
   local i
   for ((i = 0; i < $2 * 10; i++)); do
-    curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null && return 0
+    [ "$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 "$1" 2>/dev/null)" != 000 ] && return 0
     sleep 0.1
   done
   echo "timed out waiting for $1" >&2

@@ -475,7 +475,7 @@ public final class PullSimulator {
   }
 
   /** {@code GET realm?service=..&scope=..} of a Bearer challenge; the token from its JSON. */
-  private CompletableFuture<String> fetchToken(HttpClient http, String challenge) {
+  static CompletableFuture<String> fetchToken(HttpClient http, String challenge) {
     Map<String, String> p = challengeParams(challenge);
     StringBuilder q = new StringBuilder(p.getOrDefault("realm", ""));
     char sep = q.indexOf("?") < 0 ? '?' : '&';

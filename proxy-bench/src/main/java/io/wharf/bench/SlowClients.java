@@ -343,6 +343,8 @@ public final class SlowClients {
   private final Options o;
   private byte[] reference;
   private byte[] request;
+  /** {@code Bearer ...} when the target passed an upstream token challenge through. */
+  private String authorization;
   private volatile boolean closing;
   /** Connections opened that have not had their response head yet (event loop only). */
   private int waitingForHead;
@@ -360,13 +362,27 @@ public final class SlowClients {
     return new SlowClients(o).go();
   }
 
-  /** GETs the image's largest layer once (this also caches it in a proxy) and keeps its bytes. */
+  /**
+   * GETs the image's largest layer once (this also caches it in a proxy) and keeps its bytes. A
+   * Bearer challenge passed through from the upstream (nginx, TOKEN=1) is answered with an
+   * anonymous token, then sent on every slow connection too.
+   */
   private String fetchReference(HttpClient http) throws IOException, InterruptedException {
     int colon = o.image().lastIndexOf(':');
     String repo = o.image().substring(0, colon);
-    HttpResponse<byte[]> m = http.send(HttpRequest.newBuilder(o.registry().resolve("/v2/" + repo
+    HttpRequest.Builder mr = HttpRequest.newBuilder(o.registry().resolve("/v2/" + repo
         + "/manifests/" + o.image().substring(colon + 1))).header("Accept", ACCEPT)
-        .timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofByteArray());
+        .timeout(Duration.ofSeconds(60));
+    HttpResponse<byte[]> m = http.send(mr.build(), HttpResponse.BodyHandlers.ofByteArray());
+    String challenge = m.headers().firstValue("WWW-Authenticate").orElse("");
+    if (m.statusCode() == 401 && challenge.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      try {
+        authorization = "Bearer " + PullSimulator.fetchToken(http, challenge).get(60, TimeUnit.SECONDS);
+      } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+        throw new IOException("token for " + o.image() + ": " + e.getMessage(), e);
+      }
+      m = http.send(mr.header("Authorization", authorization).build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
     if (m.statusCode() != 200) {
       throw new IOException("GET manifest of " + o.image() + ": " + m.statusCode());
     }
@@ -383,8 +399,11 @@ public final class SlowClients {
     String path = "/v2/" + repo + "/blobs/" + digest;
     // Twice: the first GET fills a proxy's cache, the second one is served from it.
     for (int i = 0; i < 2; i++) {
-      HttpResponse<byte[]> b = http.send(HttpRequest.newBuilder(o.registry().resolve(path))
-          .timeout(Duration.ofSeconds(120)).build(), HttpResponse.BodyHandlers.ofByteArray());
+      HttpRequest.Builder br = HttpRequest.newBuilder(o.registry().resolve(path)).timeout(Duration.ofSeconds(120));
+      if (authorization != null) {
+        br.header("Authorization", authorization);
+      }
+      HttpResponse<byte[]> b = http.send(br.build(), HttpResponse.BodyHandlers.ofByteArray());
       if (b.statusCode() != 200 || !Digest.sha256Of(b.body()).toString().equals(digest)) {
         throw new IOException("GET " + path + ": " + b.statusCode() + ", " + b.body().length + " bytes");
       }
@@ -398,7 +417,8 @@ public final class SlowClients {
         .connectTimeout(Duration.ofSeconds(10)).build();
     String path = fetchReference(http);
     String host = o.registry().getHost() + ":" + o.registry().getPort();
-    request = ("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: wharf-bench-slow\r\n\r\n")
+    request = ("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: wharf-bench-slow\r\n"
+        + (authorization == null ? "" : "Authorization: " + authorization + "\r\n") + "\r\n")
         .getBytes(StandardCharsets.US_ASCII);
 
     Sampler sampler = new Sampler(http);

@@ -232,6 +232,16 @@ class BenchToolsIT {
   }
 
   @Test
+  void slowClients_tokenUpstreamDirect_answerTheChallenge_allHeld() throws Exception {
+    synth.tokenAuth(true);
+    SlowClients.Result r = SlowClients.run(new SlowClients.Options(URI.create(synth.url()),
+        "bench/app:v1", 5, 20_000, Duration.ofSeconds(1), 5, null, 0, 1400, 8192, 10));
+    assertThat(r.held()).as(r.summary()).isEqualTo(5);
+    assertThat(r.fullOk()).as(r.summary()).isEqualTo(5);
+    assertThat(new String(get(synth.url() + "/_bench/counters").body())).contains("\"tokens\":1");
+  }
+
+  @Test
   void slowClients_wrongBytes_counted() throws Exception {
     synth.corruptLayers = true; // the reference is fetched corrupt too; then it must not hash
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> SlowClients.run(new SlowClients.Options(
