@@ -176,11 +176,13 @@ EOF
   java $JAVA_OPTS -Xmx1g ${3:-} -jar "$WHARF_JAR" serve --config "$2/wharf.yaml" >"$2/wharf.log" 2>&1 &
   TARGET_PID=$!
 }
-# The slow-clients Wharf: every client is 127.0.0.1, so no per-address cap; room for all of them;
+# The slow-clients Wharf: every client is 127.0.0.1, so no per-address cap or request rate limit
+# (both are off by default; spelled out here); room for all of them;
 # a write-stall timeout shorter than the run, so a reader Wharf thought stalled would be dropped
 # (and counted) instead of surviving only because the run ended first.
 WHARF_SLOW_SERVER="  maxConnections: 20000
   maxConnectionsPerClient: 0
+  requestsPerSecond: 0
   writeStallTimeout: 30s"
 
 start_docker_registry() {
