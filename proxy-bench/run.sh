@@ -6,6 +6,14 @@
 #   PROFILE=reduced proxy-bench/run.sh # smaller images and N, no 5000-node scenario
 #   PROFILE=smoke proxy-bench/run.sh   # a minute or two: checks the plumbing, numbers mean little
 #   TARGETS="wharf nginx" proxy-bench/run.sh
+#   SLOW_CLIENTS=0 proxy-bench/run.sh  # without the slow-clients scenario
+#   TOKEN=1 proxy-bench/run.sh         # upstream demands anonymous Bearer tokens, like Docker Hub
+#
+# Scenarios (SCENARIOS, kind:nodes:size): cold, warm (the same image again), throttled (cold on
+# the slow uplink), zipf (20 images, each node pulls one drawn with Zipf popularity), failing
+# (cold; the upstream resets the first GET of each layer at FAIL_AT of its body). After each
+# target's pulls and wrk: SlowClients (a fresh instance; Wharf with WHARF_SLOW_OPTS) holding
+# SLOW_CLIENTS connections that read one cached blob at SLOW_READ_BPS for SLOW_SECONDS.
 #
 # Everything listens on 127.0.0.1 only, every scenario has a deadline, every process started
 # here is stopped here by its PID. Installs nginx, docker-registry and wrk with apt when missing.
@@ -15,7 +23,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 # The exact command for BENCHMARKS.md: every setting given in the environment, then the script.
 SET_VARS=""
-for v in PROFILE TARGETS DEADLINE_S WRK_SECONDS WAN_BANDWIDTH WAN_LATENCY_MS SLOW_BPS SLOW_LATENCY_MS JMH JAVA_OPTS; do
+for v in PROFILE TARGETS SCENARIOS DEADLINE_S WRK_SECONDS WAN_BANDWIDTH WAN_LATENCY_MS SLOW_BPS SLOW_LATENCY_MS \
+  TOKEN ZIPF_S ZIPF_SEED FAIL_AT SLOW_CLIENTS SLOW_SECONDS SLOW_READ_BPS SLOW_BLOB SLOW_TARGETS WHARF_SLOW_OPTS JMH JAVA_OPTS; do
   [ -n "${!v+x}" ] && SET_VARS+="$v=${!v} "
 done
 PROFILE=${PROFILE:-default}
@@ -29,27 +38,42 @@ WAN_BANDWIDTH=${WAN_BANDWIDTH:-1gbit}
 WAN_LATENCY_MS=${WAN_LATENCY_MS:-20}
 SLOW_BPS=${SLOW_BPS:-12500000}     # throttled scenario: 100 Mbit/s
 SLOW_LATENCY_MS=${SLOW_LATENCY_MS:-50}
+TOKEN=${TOKEN:-0}                  # 1: the synthetic upstream answers 401 + Bearer challenge without a token
+ZIPF_S=${ZIPF_S:-1.0}              # zipf scenario: popularity exponent over 20 images
+ZIPF_SEED=${ZIPF_SEED:-42}         #   and the seed of the node-to-image draw (same for every target)
+FAIL_AT=${FAIL_AT:-0.5}            # failing scenario: fraction of a layer sent before the reset
+SLOW_READ_BPS=${SLOW_READ_BPS:-4096}
+WHARF_SLOW_OPTS=${WHARF_SLOW_OPTS:-"-Xmx256m"}
+SLOW_TARGETS=${SLOW_TARGETS:-"wharf nginx"}   # docker-registry too if wanted
 COMMAND="${BENCH_COMMAND:-${SET_VARS}proxy-bench/run.sh}"
 
-# Open files: thousands of client sockets, the same again on the proxy, and cache files.
+# Open files: thousands of client sockets (10,000 slow clients), the same again on the proxy, and
+# cache files. Every process started here inherits it.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 case "$PROFILE" in
   default)
     BIG=16m,8m,4m,2m,1m; MID=2m,1m,512k,256k,128k; SMALL=128k,64k,32k
-    SCENARIOS="cold:10:big cold:100:big warm:100:big cold:1000:mid cold:5000:small throttled:20:slow"
+    DEFAULT_SCENARIOS="cold:10:big cold:100:big warm:100:big cold:1000:mid cold:5000:small throttled:20:slow zipf:1000:mid failing:100:big"
+    SLOW_DEFAULTS=(10000 60 4m)
     ;;
   reduced)
     BIG=8m,4m,2m,1m,512k; MID=1m,512k,256k,128k; SMALL=64k,32k,16k
-    SCENARIOS="cold:10:big cold:100:big warm:100:big cold:1000:mid throttled:20:slow"
+    DEFAULT_SCENARIOS="cold:10:big cold:100:big warm:100:big cold:1000:mid throttled:20:slow zipf:200:mid failing:100:big"
+    SLOW_DEFAULTS=(10000 60 4m)
     ;;
   smoke)
     BIG=2m,1m,512k; MID=256k,128k; SMALL=32k,16k
-    SCENARIOS="cold:10:big warm:10:big cold:100:mid throttled:5:slow"
+    DEFAULT_SCENARIOS="cold:10:big warm:10:big cold:100:mid throttled:5:slow zipf:30:small failing:10:mid"
+    SLOW_DEFAULTS=(500 10 1m)
     WRK_SECONDS=3
     ;;
   *) echo "unknown PROFILE $PROFILE" >&2; exit 2 ;;
 esac
+SCENARIOS=${SCENARIOS:-$DEFAULT_SCENARIOS}
+SLOW_CLIENTS=${SLOW_CLIENTS:-${SLOW_DEFAULTS[0]}}
+SLOW_SECONDS=${SLOW_SECONDS:-${SLOW_DEFAULTS[1]}}
+SLOW_BLOB=${SLOW_BLOB:-${SLOW_DEFAULTS[2]}}
 
 PIDS=()
 cleanup() {
@@ -69,10 +93,10 @@ free_port() {
     || shuf -i 20000-60000 -n 1
 }
 
-wait_http() { # url, seconds
+wait_http() { # url, seconds: until it answers at all (401 too: TOKEN=1 behind nginx)
   local i
   for ((i = 0; i < $2 * 10; i++)); do
-    curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null && return 0
+    [ "$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 "$1" 2>/dev/null)" != 000 ] && return 0
     sleep 0.1
   done
   echo "timed out waiting for $1" >&2
@@ -113,16 +137,20 @@ JAVA_OPTS=${JAVA_OPTS:-"-XX:+UseParallelGC"}
 
 # ---- synthetic upstream ----
 SYNTH_PORT=$(free_port)
-IMAGES=(--image "bench/warmup:v1=1m,512k,256k")
+IMAGES=(--image "bench/warmup:v1=1m,512k,256k" --image "bench/slowclients:v1=$SLOW_BLOB")
 for s in $SCENARIOS; do
   IFS=: read -r kind n size <<<"$s"
   case $size in big) sz=$BIG ;; mid) sz=$MID ;; small) sz=$SMALL ;; slow) sz=$BIG ;; esac
-  [ "$kind" = warm ] && continue
-  IMAGES+=(--image "bench/$kind$n:v1=$sz")
+  case $kind in
+    warm) continue ;;
+    zipf) for ((k = 0; k < 20; k++)); do IMAGES+=(--image "bench/zipf$n-$k:v1=$sz"); done ;;
+    *) IMAGES+=(--image "bench/$kind$n:v1=$sz") ;;
+  esac
 done
 log "synthetic upstream on 127.0.0.1:$SYNTH_PORT ($WAN_BANDWIDTH, ${WAN_LATENCY_MS} ms)"
 java $JAVA_OPTS -Xmx2g -cp "$BENCH_JAR" io.wharf.bench.SyntheticRegistry --listen "127.0.0.1:$SYNTH_PORT" \
-  "${IMAGES[@]}" --bandwidth "$WAN_BANDWIDTH" --latency-ms "$WAN_LATENCY_MS" >"$WORK/synth.log" 2>&1 &
+  "${IMAGES[@]}" --bandwidth "$WAN_BANDWIDTH" --latency-ms "$WAN_LATENCY_MS" --token "$([ "$TOKEN" = 1 ] && echo true || echo false)" \
+  >"$WORK/synth.log" 2>&1 &
 SYNTH_PID=$!
 PIDS+=("$SYNTH_PID")
 wait_http "http://127.0.0.1:$SYNTH_PORT/v2/" 60
@@ -130,7 +158,7 @@ SYNTH=http://127.0.0.1:$SYNTH_PORT
 WAN_BPS=$(awk -F'bytesPerSecond=' '/bytesPerSecond/{split($2,a,","); print a[1]}' "$WORK/synth.log")
 
 # ---- targets ----
-start_wharf() { # port dir
+start_wharf() { # port dir [extra JVM options] [extra server: lines]
   mkdir -p "$2/store"
   cat >"$2/wharf.yaml" <<EOF
 listen: 127.0.0.1:$1
@@ -142,10 +170,20 @@ storage:
     - path: $2/store
 server:
   shutdownGrace: 2s
+${4:-}
 EOF
-  java $JAVA_OPTS -Xmx1g -jar "$WHARF_JAR" serve --config "$2/wharf.yaml" >"$2/wharf.log" 2>&1 &
+  # shellcheck disable=SC2086 # word splitting of the option lists is meant
+  java $JAVA_OPTS -Xmx1g ${3:-} -jar "$WHARF_JAR" serve --config "$2/wharf.yaml" >"$2/wharf.log" 2>&1 &
   TARGET_PID=$!
 }
+# The slow-clients Wharf: every client is 127.0.0.1, so no per-address cap or request rate limit
+# (both are off by default; spelled out here); room for all of them;
+# a write-stall timeout shorter than the run, so a reader Wharf thought stalled would be dropped
+# (and counted) instead of surviving only because the run ended first.
+WHARF_SLOW_SERVER="  maxConnections: 20000
+  maxConnectionsPerClient: 0
+  requestsPerSecond: 0
+  writeStallTimeout: 30s"
 
 start_docker_registry() {
   mkdir -p "$2/data"
@@ -237,20 +275,46 @@ quiesce() {
 }
 
 counters_reset() { curl -fsS -X POST -o /dev/null "$SYNTH/_bench/reset"; }
+fault() { curl -fsS -X POST -o /dev/null "$SYNTH/_bench/fault?resetAt=$1"; }
 throttle() { curl -fsS -X POST -o /dev/null "$SYNTH/_bench/throttle?bps=$1&latencyMs=$2"; }
 
 RESULTS=$WORK/results.tsv
 WRK_RESULTS=$WORK/wrk.tsv
 printf 'target\tendpoint\tconnections\tseconds\trequests_per_s\ttransfer_per_s\tlatency_p50\tlatency_p99\tnon_2xx\tsocket_errors\tupstream_requests\n' >"$WRK_RESULTS"
 
-pull() { # target port scenario image nodes
+pull() { # target port scenario image nodes [more PullSimulator options]
   counters_reset
   echo "-- $1 $3 ($5 nodes, $4)"
   timeout $((DEADLINE_S + 60)) java $JAVA_OPTS -Xmx2g -cp "$BENCH_JAR" io.wharf.bench.PullSimulator \
     --registry "http://127.0.0.1:$2" --image "$4" --nodes "$5" --deadline-s "$DEADLINE_S" \
-    --counters "$SYNTH/_bench/counters" --target "$1" --scenario "$3" --results "$RESULTS" \
+    --counters "$SYNTH/_bench/counters" --target "$1" --scenario "$3" --results "$RESULTS" "${@:6}" \
     || echo "   ($1 $3: not every node verified; recorded as failures)"
   quiesce
+}
+
+SLOW_RESULTS=$WORK/slow.tsv
+slow_clients() { # target
+  local port dir pid
+  port=$(free_port)
+  dir=$WORK/$1-slow
+  mkdir -p "$dir"
+  log "$1: $SLOW_CLIENTS slow clients on 127.0.0.1:$port (fresh instance)"
+  case $1 in
+    wharf) start_wharf "$port" "$dir" "$WHARF_SLOW_OPTS" "$WHARF_SLOW_SERVER" ;;
+    docker-registry) start_docker_registry "$port" "$dir" ;;
+    nginx) start_nginx "$port" "$dir" ;;
+  esac
+  pid=$TARGET_PID
+  PIDS+=("$pid")
+  wait_http "http://127.0.0.1:$port/v2/" 60
+  local metrics=()
+  [ "$1" = wharf ] && metrics=(--metrics "http://127.0.0.1:$port/metrics" --java-opts "$WHARF_SLOW_OPTS")
+  timeout $((SLOW_SECONDS + 240)) java $JAVA_OPTS -Xmx1g -cp "$BENCH_JAR" io.wharf.bench.SlowClients \
+    --registry "http://127.0.0.1:$port" --image bench/slowclients:v1 --connections "$SLOW_CLIENTS" \
+    --bytes-per-s "$SLOW_READ_BPS" --seconds "$SLOW_SECONDS" --pid "$pid" "${metrics[@]}" \
+    --target "$1" --results "$SLOW_RESULTS" \
+    || echo "   ($1 slow clients: not every connection held; recorded as errors)"
+  stop_pid "$pid"
 }
 
 run_wrk() { # target port name path [accept]
@@ -307,6 +371,16 @@ for target in $TARGETS; do
         pull "$target" "$port" "throttled-$n" "bench/throttled$n:v1" "$n"
         throttle "$WAN_BPS" "$WAN_LATENCY_MS"
         ;;
+      zipf)
+        more=()
+        for ((k = 1; k < 20; k++)); do more+=(--image "bench/zipf$n-$k:v1"); done
+        pull "$target" "$port" "zipf-$n" "bench/zipf$n-0:v1" "$n" "${more[@]}" --zipf-s "$ZIPF_S" --seed "$ZIPF_SEED"
+        ;;
+      failing)
+        fault "$FAIL_AT"
+        pull "$target" "$port" "failing-$n" "bench/failing$n:v1" "$n"
+        fault 0
+        ;;
     esac
   done
   if [ -n "$WRK_BLOB" ]; then
@@ -315,6 +389,9 @@ for target in $TARGETS; do
     run_wrk "$target" "$port" "manifest-tag" "/v2/$WARM_IMAGE/manifests/v1" "$ACCEPT"
   fi
   stop_pid "$TARGET_PID"
+  if [ "$SLOW_CLIENTS" -gt 0 ] && [[ " $SLOW_TARGETS " == *" $target "* ]]; then
+    slow_clients "$target"
+  fi
 done
 
 JMH_ARGS=()
@@ -343,11 +420,15 @@ log "report"
   echo "slow=$SLOW_BPS B/s, ${SLOW_LATENCY_MS} ms per response"
   echo "images=big $BIG; mid $MID; small $SMALL"
   echo "scenarios=$SCENARIOS"
+  echo "upstream_auth=$([ "$TOKEN" = 1 ] && echo "anonymous Bearer tokens (401 + WWW-Authenticate, GET /token)" || echo none)"
+  echo "zipf=20 images, s=$ZIPF_S, seed $ZIPF_SEED"
+  echo "fault=first GET of each layer reset after $FAIL_AT of its body"
+  echo "slow_clients=$SLOW_CLIENTS connections × $SLOW_READ_BPS B/s for $SLOW_SECONDS s on a $SLOW_BLOB blob; targets $SLOW_TARGETS"
   echo "deadline_s=$DEADLINE_S"
   echo "wrk_seconds=$WRK_SECONDS"
   echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$WORK/meta.properties"
-java -cp "$BENCH_JAR" io.wharf.bench.Report --results "$RESULTS" --wrk "$WRK_RESULTS" \
+java -cp "$BENCH_JAR" io.wharf.bench.Report --results "$RESULTS" --wrk "$WRK_RESULTS" --slow "$SLOW_RESULTS" \
   --meta "$WORK/meta.properties" "${JMH_ARGS[@]}" ${NOTES:+--notes "$NOTES"} --out "$OUT"
 echo
 echo "raw results and logs: $WORK"

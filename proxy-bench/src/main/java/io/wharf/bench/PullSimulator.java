@@ -55,23 +55,70 @@ public final class PullSimulator {
   private static final String ACCEPT = String.join(", ", MediaTypes.OCI_MANIFEST,
       MediaTypes.OCI_INDEX, MediaTypes.DOCKER_MANIFEST, MediaTypes.DOCKER_MANIFEST_LIST);
 
-  /** What to pull, from where, by how many nodes. */
-  public record Options(URI registry, String repo, String tag, int nodes, int layerParallelism,
-      Duration deadline, URI counters, int clients) {}
+  /**
+   * What to pull, from where, by how many nodes. With one image every node pulls it; with several
+   * ({@code repo:tag} each, most popular first) each node pulls one drawn from a Zipf
+   * distribution with exponent {@code zipfS}, seeded with {@code seed}.
+   */
+  public record Options(URI registry, List<String> images, int nodes, int layerParallelism,
+      Duration deadline, URI counters, int clients, double zipfS, long seed) {
+    public Options {
+      images = List.copyOf(images);
+      if (images.isEmpty()) {
+        throw new IllegalArgumentException("no image to pull");
+      }
+      for (String i : images) {
+        if (i.lastIndexOf(':') <= 0) {
+          throw new IllegalArgumentException("image must be repo:tag: " + i);
+        }
+      }
+    }
+
+    /** Every node pulls {@code repo:tag}. */
+    public static Options single(URI registry, String repo, String tag, int nodes,
+        int layerParallelism, Duration deadline, URI counters, int clients) {
+      return new Options(registry, List.of(repo + ":" + tag), nodes, layerParallelism, deadline,
+          counters, clients, 1.0, 0);
+    }
+
+    /** Index into {@link #images} of the image each node pulls. */
+    public int[] assignment() {
+      return images.size() == 1 ? new int[nodes] : new Zipf(images.size(), zipfS).sample(nodes, seed);
+    }
+  }
 
   /** One blob download by one node; nanoTime instants. */
   public record BlobFetch(int node, String digest, boolean layer, long start, long firstByte,
       long end, long bytes) {}
 
-  /** One node's pull. */
-  public record NodeResult(int node, boolean ok, long pullNanos, String error) {}
+  /** One node's pull of {@code image}. */
+  public record NodeResult(int node, String image, boolean ok, long pullNanos, String error) {}
 
-  /** Everything one run measured. */
+  /**
+   * Everything one run measured; {@code imageBlobs} are the digests of every blob of every image
+   * pulled, {@code imageBytes} their sizes summed (one copy of what was pulled).
+   */
   public record Result(Options options, List<NodeResult> nodes, List<BlobFetch> fetches,
-      long wallNanos, long clientBytes, JsonNode counters, List<String> imageBlobs) {
+      long wallNanos, long clientBytes, JsonNode counters, List<String> imageBlobs,
+      long imageBytes) {
 
     public long ok() {
       return nodes.stream().filter(NodeResult::ok).count();
+    }
+
+    /** How many nodes pulled each image, most pulled first ({@code repo:tag=count}). */
+    public String imageSpread() {
+      Map<String, Long> n = new java.util.TreeMap<>();
+      nodes.forEach(r -> n.merge(r.image(), 1L, Long::sum));
+      StringBuilder sb = new StringBuilder();
+      n.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+          .forEach(e -> sb.append(sb.length() == 0 ? "" : " ").append(e.getKey()).append('=')
+              .append(e.getValue()));
+      return sb.toString();
+    }
+
+    public long distinctImages() {
+      return nodes.stream().map(NodeResult::image).distinct().count();
     }
 
     public long failed() {
@@ -116,6 +163,27 @@ public final class PullSimulator {
       return new long[] {sum, max};
     }
 
+    /** Upstream GETs of this image's blobs that carried a {@code Range} (resumes); -1: unknown. */
+    public long upstreamRangeGets() {
+      return sumOverBlobs("range");
+    }
+
+    /** Upstream connections the synthetic registry cut off (fault mode); -1: unknown. */
+    public long upstreamResets() {
+      return sumOverBlobs("resets");
+    }
+
+    private long sumOverBlobs(String field) {
+      if (counters == null) {
+        return -1;
+      }
+      long sum = 0;
+      for (String d : imageBlobs) {
+        sum += counters.path("blobs").path(d).path(field).asLong(0);
+      }
+      return sum;
+    }
+
     public long upstreamBytes() {
       return counters == null ? -1 : counters.path("bodyBytes").asLong();
     }
@@ -145,6 +213,7 @@ public final class PullSimulator {
           p.getMaxValue() / 1000.0, ms(t[0], 50), ms(t[1], 50), ms(t[1], 99),
           human(clientBytes), gets[0], gets[1], imageBlobs.size(), human(upstreamBytes()),
           upstreamManifestRequests())
+          + (distinctImages() > 1 ? String.format("%nimages pulled (nodes each): %s", imageSpread()) : "")
           + (failed() > 0 ? String.format("%nfirst failure: %s", nodes.stream()
               .filter(n -> !n.ok()).findFirst().map(NodeResult::error).orElse("")) : "");
     }
@@ -169,10 +238,14 @@ public final class PullSimulator {
   private final ExecutorService executor;
   private final ConcurrentLinkedQueue<BlobFetch> fetches = new ConcurrentLinkedQueue<>();
   private final java.util.concurrent.atomic.AtomicLong clientBytes = new java.util.concurrent.atomic.AtomicLong();
-  private final java.util.Set<String> imageBlobs = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** Each node's Bearer token, once an upstream behind a caching proxy asked for one. */
+  private final AtomicReferenceArray<String> tokens;
+  /** Digest → size of every blob of every image pulled. */
+  private final Map<String, Long> imageBlobs = new java.util.concurrent.ConcurrentHashMap<>();
 
   private PullSimulator(Options o) {
     this.o = o;
+    this.tokens = new AtomicReferenceArray<>(o.nodes());
     this.executor = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
         r -> {
           Thread t = new Thread(r, "pull-sim");
@@ -221,18 +294,20 @@ public final class PullSimulator {
   private Result go() throws InterruptedException {
     warmUp();
     int n = o.nodes();
+    int[] assignment = o.assignment();
     AtomicReferenceArray<NodeResult> results = new AtomicReferenceArray<>(n);
     CompletableFuture<Void> gate = new CompletableFuture<>();
     List<CompletableFuture<?>> all = new ArrayList<>(n);
     long[] t0 = new long[1];
     for (int i = 0; i < n; i++) {
       int node = i;
+      String image = o.images().get(assignment[i]);
       HttpClient http = clients.get(i % clients.size());
-      all.add(gate.thenCompose(v -> pull(node, http))
+      all.add(gate.thenCompose(v -> pull(node, image, http))
           .handle((v, err) -> {
             long took = System.nanoTime() - t0[0];
-            results.set(node, err == null ? new NodeResult(node, true, took, null)
-                : new NodeResult(node, false, took, describe(err)));
+            results.set(node, err == null ? new NodeResult(node, image, true, took, null)
+                : new NodeResult(node, image, false, took, describe(err)));
             return null;
           }));
     }
@@ -251,7 +326,7 @@ public final class PullSimulator {
     List<NodeResult> nodes = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       NodeResult r = results.get(i);
-      nodes.add(r != null ? r : new NodeResult(i, false, wall,
+      nodes.add(r != null ? r : new NodeResult(i, o.images().get(assignment[i]), false, wall,
           "not finished within the " + o.deadline().toSeconds() + " s deadline"));
     }
     JsonNode counters = null;
@@ -265,7 +340,7 @@ public final class PullSimulator {
       }
     }
     return new Result(o, nodes, new ArrayList<>(fetches), wall, clientBytes.get(), counters,
-        List.copyOf(imageBlobs));
+        List.copyOf(imageBlobs.keySet()), imageBlobs.values().stream().mapToLong(Long::longValue).sum());
   }
 
   private static String describe(Throwable t) {
@@ -275,24 +350,27 @@ public final class PullSimulator {
     return t.getClass().getSimpleName() + ": " + t.getMessage();
   }
 
-  private URI uri(String path) {
-    return o.registry().resolve("/v2/" + o.repo() + path);
+  private URI uri(String repo, String path) {
+    return o.registry().resolve("/v2/" + repo + path);
   }
 
-  private CompletableFuture<Void> pull(int node, HttpClient http) {
-    HttpRequest head = HttpRequest.newBuilder(uri("/manifests/" + o.tag()))
+  private CompletableFuture<Void> pull(int node, String image, HttpClient http) {
+    int colon = image.lastIndexOf(':');
+    String repo = image.substring(0, colon);
+    String tag = image.substring(colon + 1);
+    HttpRequest head = HttpRequest.newBuilder(uri(repo, "/manifests/" + tag))
         .method("HEAD", HttpRequest.BodyPublishers.noBody())
         .header("Accept", ACCEPT).timeout(Duration.ofSeconds(60)).build();
-    return http.sendAsync(head, HttpResponse.BodyHandlers.discarding())
+    return send(http, node, head, HttpResponse.BodyHandlers::discarding)
         .thenCompose(h -> {
           if (h.statusCode() != 200) {
             throw new IllegalStateException("HEAD manifest: " + h.statusCode());
           }
           String digest = h.headers().firstValue("Docker-Content-Digest").orElse(null);
-          String ref = digest != null ? digest : o.tag();
-          HttpRequest get = HttpRequest.newBuilder(uri("/manifests/" + ref))
+          String ref = digest != null ? digest : tag;
+          HttpRequest get = HttpRequest.newBuilder(uri(repo, "/manifests/" + ref))
               .header("Accept", ACCEPT).timeout(Duration.ofSeconds(60)).build();
-          return http.sendAsync(get, HttpResponse.BodyHandlers.ofByteArray())
+          return send(http, node, get, HttpResponse.BodyHandlers::ofByteArray)
               .thenApply(r -> {
                 if (r.statusCode() != 200) {
                   throw new IllegalStateException("GET manifest " + ref + ": " + r.statusCode());
@@ -314,44 +392,49 @@ public final class PullSimulator {
           JsonNode cfg = m.path("config");
           List<JsonNode> layers = new ArrayList<>();
           m.path("layers").forEach(layers::add);
-          imageBlobs.add(cfg.path("digest").asText());
-          layers.forEach(l -> imageBlobs.add(l.path("digest").asText()));
-          return blob(node, http, cfg.path("digest").asText(), cfg.path("size").asLong(), false)
-              .thenCompose(v -> layers(node, http, layers));
+          imageBlobs.put(cfg.path("digest").asText(), cfg.path("size").asLong());
+          layers.forEach(l -> imageBlobs.put(l.path("digest").asText(), l.path("size").asLong()));
+          return blob(node, http, repo, cfg.path("digest").asText(), cfg.path("size").asLong(), false)
+              .thenCompose(v -> layers(node, http, repo, layers));
         });
   }
 
   /** Layers {@code layerParallelism} at a time, like containerd's default. */
-  private CompletableFuture<Void> layers(int node, HttpClient http, List<JsonNode> layers) {
+  private CompletableFuture<Void> layers(int node, HttpClient http, String repo, List<JsonNode> layers) {
     AtomicInteger next = new AtomicInteger();
     List<CompletableFuture<Void>> lanes = new ArrayList<>();
     for (int i = 0; i < Math.min(o.layerParallelism(), layers.size()); i++) {
-      lanes.add(lane(node, http, layers, next));
+      lanes.add(lane(node, http, repo, layers, next));
     }
     return CompletableFuture.allOf(lanes.toArray(CompletableFuture[]::new));
   }
 
-  private CompletableFuture<Void> lane(int node, HttpClient http, List<JsonNode> layers, AtomicInteger next) {
+  private CompletableFuture<Void> lane(int node, HttpClient http, String repo, List<JsonNode> layers,
+      AtomicInteger next) {
     int i = next.getAndIncrement();
     if (i >= layers.size()) {
       return CompletableFuture.completedFuture(null);
     }
     JsonNode l = layers.get(i);
-    return blob(node, http, l.path("digest").asText(), l.path("size").asLong(), true)
-        .thenCompose(v -> lane(node, http, layers, next));
+    return blob(node, http, repo, l.path("digest").asText(), l.path("size").asLong(), true)
+        .thenCompose(v -> lane(node, http, repo, layers, next));
   }
 
-  private CompletableFuture<Void> blob(int node, HttpClient http, String digest, long size, boolean layer) {
-    HttpRequest get = HttpRequest.newBuilder(uri("/blobs/" + digest))
+  private CompletableFuture<Void> blob(int node, HttpClient http, String repo, String digest,
+      long size, boolean layer) {
+    HttpRequest get = HttpRequest.newBuilder(uri(repo, "/blobs/" + digest))
         .timeout(Duration.ofSeconds(120)).build();
     long start = System.nanoTime();
-    Hashing hashing = new Hashing();
-    return http.sendAsync(get, info -> {
+    java.util.concurrent.atomic.AtomicReference<Hashing> last = new java.util.concurrent.atomic.AtomicReference<>();
+    return send(http, node, get, () -> info -> {
+      Hashing h = new Hashing();
       if (info.statusCode() != 200) {
-        hashing.status = info.statusCode();
+        h.status = info.statusCode();
       }
-      return hashing;
+      last.set(h);
+      return h;
     }).thenApply(r -> {
+      Hashing hashing = last.get();
       if (hashing.status != 0) {
         throw new IllegalStateException("GET blob " + digest + ": " + hashing.status);
       }
@@ -365,6 +448,72 @@ public final class PullSimulator {
           hashing.bytes));
       return null;
     });
+  }
+
+  /**
+   * Sends {@code req} with the node's token, if it has one; on a {@code 401} with a Bearer
+   * challenge fetches an anonymous token from the challenge's realm (as containerd does against
+   * Docker Hub), keeps it for the node and sends once more. Proxies that authenticate upstream
+   * themselves never answer 401, so this costs them nothing.
+   */
+  private <T> CompletableFuture<HttpResponse<T>> send(HttpClient http, int node, HttpRequest req,
+      java.util.function.Supplier<HttpResponse.BodyHandler<T>> handler) {
+    String token = tokens.get(node);
+    HttpRequest first = token == null ? req
+        : HttpRequest.newBuilder(req, (k, v) -> true).setHeader("Authorization", "Bearer " + token).build();
+    return http.sendAsync(first, handler.get()).thenCompose(r -> {
+      String challenge = r.headers().firstValue("WWW-Authenticate").orElse("");
+      if (r.statusCode() != 401 || !challenge.regionMatches(true, 0, "Bearer ", 0, 7)) {
+        return CompletableFuture.completedFuture(r);
+      }
+      return fetchToken(http, challenge).thenCompose(t -> {
+        tokens.set(node, t);
+        return http.sendAsync(HttpRequest.newBuilder(req, (k, v) -> true)
+            .setHeader("Authorization", "Bearer " + t).build(), handler.get());
+      });
+    });
+  }
+
+  /** {@code GET realm?service=..&scope=..} of a Bearer challenge; the token from its JSON. */
+  static CompletableFuture<String> fetchToken(HttpClient http, String challenge) {
+    Map<String, String> p = challengeParams(challenge);
+    StringBuilder q = new StringBuilder(p.getOrDefault("realm", ""));
+    char sep = q.indexOf("?") < 0 ? '?' : '&';
+    for (String k : List.of("service", "scope")) {
+      if (p.containsKey(k)) {
+        q.append(sep).append(k).append('=')
+            .append(java.net.URLEncoder.encode(p.get(k), StandardCharsets.UTF_8));
+        sep = '&';
+      }
+    }
+    return http.sendAsync(HttpRequest.newBuilder(URI.create(q.toString()))
+        .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofByteArray())
+        .thenApply(r -> {
+          if (r.statusCode() != 200) {
+            throw new IllegalStateException("GET token " + q + ": " + r.statusCode());
+          }
+          try {
+            JsonNode j = JSON.readTree(r.body());
+            String t = j.path("token").asText(j.path("access_token").asText(""));
+            if (t.isEmpty()) {
+              throw new IllegalStateException("no token in the answer of " + q);
+            }
+            return t;
+          } catch (IOException e) {
+            throw new IllegalStateException("token answer of " + q + " is not JSON", e);
+          }
+        });
+  }
+
+  /** {@code name="value"} parameters of a challenge, names lower-cased. */
+  static Map<String, String> challengeParams(String challenge) {
+    Map<String, String> out = new HashMap<>();
+    java.util.regex.Matcher m = java.util.regex.Pattern
+        .compile("([A-Za-z_]+)=(?:\"([^\"]*)\"|([^,\\s]*))").matcher(challenge);
+    while (m.find()) {
+      out.put(m.group(1).toLowerCase(Locale.ROOT), m.group(2) != null ? m.group(2) : m.group(3));
+    }
+    return out;
   }
 
   /** Hashes a body as it arrives; asks for the next buffer only after the last is hashed. */
@@ -428,7 +577,7 @@ public final class PullSimulator {
       "failed", "wall_ms", "p50_ms", "p90_ms", "p99_ms", "max_ms", "leader_ttfb_ms",
       "follower_ttfb_p50_ms", "follower_ttfb_p99_ms", "client_bytes", "upstream_blob_gets",
       "max_gets_per_blob", "image_blobs", "upstream_bytes", "upstream_manifest_requests",
-      "first_error");
+      "first_error", "images", "image_bytes", "upstream_range_gets", "upstream_resets");
 
   public static String tsv(String target, String scenario, Result r) {
     Histogram p = r.pullMicros();
@@ -442,7 +591,9 @@ public final class PullSimulator {
         f(ms(t[1], 99)), Long.toString(r.clientBytes()), Long.toString(gets[0]),
         Long.toString(gets[1]), Integer.toString(r.imageBlobs().size()),
         Long.toString(r.upstreamBytes()), Long.toString(r.upstreamManifestRequests()),
-        err.length() > 200 ? err.substring(0, 200) : err);
+        err.length() > 200 ? err.substring(0, 200) : err, Long.toString(r.distinctImages()),
+        Long.toString(r.imageBytes()), Long.toString(r.upstreamRangeGets()),
+        Long.toString(r.upstreamResets()));
   }
 
   private static String f(double v) {
@@ -450,21 +601,22 @@ public final class PullSimulator {
   }
 
   /**
-   * {@code PullSimulator --registry http://127.0.0.1:5000 --image bench/app:v1 --nodes 100
-   * [--parallel 3] [--deadline-s 300] [--counters http://127.0.0.1:5100/_bench/counters]
-   * [--clients 4] [--target wharf --scenario cold-100 --results results.tsv]}. Exit status 0
-   * when every node verified every blob, 1 otherwise.
+   * {@code PullSimulator --registry http://127.0.0.1:5000 --image bench/app:v1 [--image ...]
+   * --nodes 100 [--zipf-s 1.0 --seed 42] [--parallel 3] [--deadline-s 300] [--counters
+   * http://127.0.0.1:5100/_bench/counters] [--clients 4] [--target wharf --scenario cold-100
+   * --results results.tsv]}. With several {@code --image}s (most popular first) each node pulls
+   * one drawn from a Zipf distribution. Exit status 0 when every node verified every blob, 1
+   * otherwise.
    */
   public static void main(String[] args) throws Exception {
     Map<String, List<String>> a = Args.parse(args);
-    String image = Args.one(a, "image", "bench/app:v1");
-    int colon = image.lastIndexOf(':');
+    List<String> images = a.getOrDefault("image", List.of("bench/app:v1"));
     String counters = Args.one(a, "counters", null);
-    Options o = new Options(URI.create(Args.one(a, "registry", "http://127.0.0.1:5000")),
-        image.substring(0, colon), image.substring(colon + 1),
+    Options o = new Options(URI.create(Args.one(a, "registry", "http://127.0.0.1:5000")), images,
         Integer.parseInt(Args.one(a, "nodes", "10")), Integer.parseInt(Args.one(a, "parallel", "3")),
         Duration.ofSeconds(Long.parseLong(Args.one(a, "deadline-s", "300"))),
-        counters == null ? null : URI.create(counters), Integer.parseInt(Args.one(a, "clients", "4")));
+        counters == null ? null : URI.create(counters), Integer.parseInt(Args.one(a, "clients", "4")),
+        Double.parseDouble(Args.one(a, "zipf-s", "1.0")), Long.parseLong(Args.one(a, "seed", "42")));
     Result r = run(o);
     String target = Args.one(a, "target", "target");
     String scenario = Args.one(a, "scenario", "pull");

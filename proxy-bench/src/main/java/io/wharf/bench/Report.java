@@ -60,8 +60,13 @@ public final class Report {
     return rows;
   }
 
+  /** MiB, with one decimal below 10 MiB so that small runs do not show 0. */
   static String mib(double bytes) {
-    return Double.isNaN(bytes) || bytes < 0 ? "" : String.format(Locale.ROOT, "%.0f", bytes / (1 << 20));
+    if (Double.isNaN(bytes) || bytes < 0) {
+      return "";
+    }
+    double m = bytes / (1 << 20);
+    return String.format(Locale.ROOT, m > 0 && m < 10 ? "%.1f" : "%.0f", m);
   }
 
   static String num(double v, String fmt) {
@@ -96,9 +101,86 @@ public final class Report {
           .append(" | ").append(r.get("leader_ttfb_ms"))
           .append(" | ").append(r.get("follower_ttfb_p50_ms")).append(" / ").append(r.get("follower_ttfb_p99_ms"))
           .append(" | ").append(r.get("upstream_blob_gets")).append(" (").append(r.get("max_gets_per_blob")).append(')')
-          .append(" | ").append(mib(up))
+          .append(" | ").append(mib(up)).append(copies(r))
           .append(" | ").append(mib(served))
           .append(" | ").append(saving)
+          .append(" |\n");
+    }
+    return sb.toString();
+  }
+
+  /** " (1.0×)": upstream bytes over one copy of every image pulled, when both are known. */
+  static String copies(Row r) {
+    double up = r.num("upstream_bytes");
+    double one = r.num("image_bytes");
+    return up >= 0 && one > 0 ? String.format(Locale.ROOT, " (%.2f×)", up / one) : "";
+  }
+
+  static List<Row> scenarios(List<Row> rows, String prefix) {
+    return rows.stream().filter(r -> r.get("scenario").startsWith(prefix)).toList();
+  }
+
+  /** Zipf rows: how the nodes spread over the images and what went upstream for them. */
+  static String zipfTable(List<Row> rows) {
+    StringBuilder sb = new StringBuilder();
+    sb.append("| scenario | target | nodes ok | images pulled | upstream blob GETs (max/blob) "
+        + "| upstream MiB (copies of the pulled images) | pull p50 / p99 ms |\n");
+    sb.append("|---|---|---|---|---|---|---|\n");
+    for (Row r : scenarios(rows, "zipf-")) {
+      sb.append("| ").append(r.get("scenario")).append(" | ").append(r.get("target"))
+          .append(" | ").append(r.get("ok")).append('/').append(r.get("nodes"))
+          .append(" | ").append(r.get("images"))
+          .append(" | ").append(r.get("upstream_blob_gets")).append(" (").append(r.get("max_gets_per_blob")).append(')')
+          .append(" | ").append(mib(r.num("upstream_bytes"))).append(copies(r))
+          .append(" | ").append(r.get("p50_ms")).append(" / ").append(r.get("p99_ms"))
+          .append(" |\n");
+    }
+    return sb.toString();
+  }
+
+  /** Failing-upstream rows: who survived the resets, and how much was fetched again. */
+  static String failingTable(List<Row> rows) {
+    StringBuilder sb = new StringBuilder();
+    sb.append("| scenario | target | nodes ok | upstream resets | upstream blob GETs (max/blob) "
+        + "| of them with Range | upstream MiB (copies of the image) | pull p50 / p99 ms | first error |\n");
+    sb.append("|---|---|---|---|---|---|---|---|---|\n");
+    for (Row r : scenarios(rows, "failing-")) {
+      sb.append("| ").append(r.get("scenario")).append(" | ").append(r.get("target"))
+          .append(" | ").append(r.get("ok")).append('/').append(r.get("nodes"))
+          .append(" | ").append(r.get("upstream_resets"))
+          .append(" | ").append(r.get("upstream_blob_gets")).append(" (").append(r.get("max_gets_per_blob")).append(')')
+          .append(" | ").append(r.get("upstream_range_gets"))
+          .append(" | ").append(mib(r.num("upstream_bytes"))).append(copies(r))
+          .append(" | ").append(r.get("p50_ms")).append(" / ").append(r.get("p99_ms"))
+          .append(" | ").append(r.get("first_error").isBlank() ? "" : "`" + r.get("first_error").replace("`", "'").replace("|", "\\|") + "`")
+          .append(" |\n");
+    }
+    return sb.toString();
+  }
+
+  /** Slow-clients rows, one per target. */
+  static String slowTable(List<Row> rows) {
+    StringBuilder sb = new StringBuilder();
+    sb.append("| target | JVM options | connections held / opened / asked | ramp s | errors "
+        + "| read pace B/s per connection | received per connection, min / median KiB "
+        + "| full drains verified | heap used max MiB | heap live after GC max MiB "
+        + "| direct buffers max MiB | RSS max MiB | errors by kind |\n");
+    sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (Row r : rows) {
+      sb.append("| ").append(r.get("target"))
+          .append(" | ").append(r.get("java_opts").isBlank() ? "" : "`" + r.get("java_opts") + "`")
+          .append(" | ").append(r.get("held")).append(" / ").append(r.get("opened")).append(" / ").append(r.get("connections"))
+          .append(" | ").append(r.get("ramp_s"))
+          .append(" | ").append(r.get("errors"))
+          .append(" | ").append(r.get("read_bytes_per_s"))
+          .append(" | ").append(num(r.num("min_received") / 1024, "%.0f")).append(" / ")
+          .append(num(r.num("median_received") / 1024, "%.0f"))
+          .append(" | ").append(r.get("full_ok")).append('/').append(r.get("full_checked"))
+          .append(" | ").append(mib(r.num("heap_max_bytes")))
+          .append(" | ").append(mib(r.num("heap_live_max_bytes")))
+          .append(" | ").append(mib(r.num("direct_max_bytes")))
+          .append(" | ").append(mib(r.num("rss_max_bytes")))
+          .append(" | ").append(r.get("first_error").isBlank() ? "" : "`" + r.get("first_error").replace("`", "'").replace("|", "\\|") + "`")
           .append(" |\n");
     }
     return sb.toString();
@@ -170,14 +252,16 @@ public final class Report {
   }
 
   /**
-   * {@code Report --results results.tsv --wrk wrk.tsv --meta meta.properties [--jmh jmh.txt]
-   * [--notes notes.md] --out BENCHMARKS.md}; also prints the tables.
+   * {@code Report --results results.tsv --wrk wrk.tsv [--slow slow.tsv] --meta meta.properties
+   * [--jmh jmh.txt] [--notes notes.md] --out BENCHMARKS.md}; also prints the tables.
    */
   public static void main(String[] args) throws IOException {
     Map<String, List<String>> a = Args.parse(args);
     List<Row> pulls = readTsv(Path.of(Args.one(a, "results", "results.tsv")));
     String wrkPath = Args.one(a, "wrk", null);
     List<Row> wrk = readTsv(wrkPath == null ? null : Path.of(wrkPath));
+    String slowPath = Args.one(a, "slow", null);
+    List<Row> slow = readTsv(slowPath == null ? null : Path.of(slowPath));
     Properties meta = new Properties();
     String metaPath = Args.one(a, "meta", null);
     if (metaPath != null) {
@@ -196,7 +280,7 @@ public final class Report {
     md.append("## The run\n\n| | |\n|---|---|\n");
     for (String k : List.of("command", "profile", "date", "commit", "nproc", "memory", "cpu",
         "kernel", "jdk", "nginx", "docker_registry", "wrk", "wan", "slow", "images", "scenarios",
-        "deadline_s", "wrk_seconds", "load")) {
+        "upstream_auth", "zipf", "fault", "slow_clients", "deadline_s", "wrk_seconds", "load")) {
       if (meta.getProperty(k) != null) {
         String v = meta.getProperty(k);
         md.append("| ").append(k).append(" | ")
@@ -216,7 +300,12 @@ public final class Report {
         .append("does what containerd does (HEAD tag, GET manifest by digest, GET config, GET layers three at ")
         .append("a time), hashing every body while it streams; a node counts as ok only if every sha256 and ")
         .append("size verified. *cold-N*: N nodes, image never pulled before; *warm-N*: the same image ")
-        .append("again; *throttled-N*: cold, on the slow uplink. Pull time is per node, from the common ")
+        .append("again; *throttled-N*: cold, on the slow uplink; *zipf-N*: N nodes each pull one of 20 ")
+        .append("images drawn from a Zipf distribution (`zipf` above; the same seed, so the same draw, for ")
+        .append("every target); *failing-N*: cold, and the upstream resets the connection of the first GET ")
+        .append("of each layer part-way through its body (`fault` above), serving every later GET, with or ")
+        .append("without `Range`, in full. The simulator does not retry: a node whose layer download breaks ")
+        .append("fails. Pull time is per node, from the common ")
         .append("start to its last verified layer; *wall* is until the last node finished (or the deadline). ")
         .append("*Layer TTFB*: for each layer, the first request (leader) vs every later one (followers).\n")
         .append("- Simulator, proxies and upstream share the same machine (`nproc` above), so absolute ")
@@ -231,6 +320,45 @@ public final class Report {
     md.append("## Ratios\n\nPeer ÷ Wharf, from the rows above (medians are the per-node p50 pull ")
         .append("times). Above 1× means Wharf was faster or fetched less from upstream.\n\n")
         .append(ratioTable(pulls)).append('\n');
+    if (!scenarios(pulls, "zipf-").isEmpty()) {
+      md.append("## Zipf mix\n\n")
+          .append("Nodes spread over 20 images by popularity; *copies* is upstream bytes over one copy ")
+          .append("of every image that some node pulled (1.00× = each blob fetched once).\n\n")
+          .append(zipfTable(pulls)).append('\n');
+    }
+    if (!scenarios(pulls, "failing-").isEmpty()) {
+      md.append("## Upstream failing mid-blob\n\n")
+          .append("The first upstream GET of every layer is reset part-way; *of them with Range* are the ")
+          .append("GETs that asked for the rest only (resumes); *copies* above 1.00× is bytes fetched twice.\n\n")
+          .append(failingTable(pulls)).append('\n');
+    }
+    if (!slow.isEmpty()) {
+      md.append("## 10,000 slow clients\n\n")
+          .append("`io.wharf.bench.SlowClients`: every connection GETs the same cached blob (the ")
+          .append("largest layer of a separate image, fetched twice first so it is cached) and reads it ")
+          .append("at the pace above. Connections are opened as fast as the target answers (at most 100 ")
+          .append("waiting for their response head; *ramp* is how long opening all of them took), then ")
+          .append("all are held for the time in `slow_clients`; *held* means still open at the end, ")
+          .append("with every byte received so far equal to the blob's. Then a sample is drained at full ")
+          .append("speed to the last byte (*full drains*) and the rest are closed. Each target is started ")
+          .append("afresh for this, Wharf with the JVM options shown and `server.maxConnectionsPerClient: 0` ")
+          .append("(all clients share 127.0.0.1), `server.maxConnections: 20000` and ")
+          .append("`server.writeStallTimeout: 30s`, shorter than the run so that a reader Wharf considers ")
+          .append("stalled would be dropped and counted. Memory is sampled every second: heap from ")
+          .append("Wharf's `/metrics` (`jvm_memory_used_bytes{area=\"heap\"}` summed over pools, ")
+          .append("`jvm_gc_live_data_size_bytes`, `jvm_buffer_memory_used_bytes{id=\"direct\"}`), RSS ")
+          .append("from `/proc/PID/status` of the process and its children (nginx's workers).\n\n")
+          .append("Each client advertises an MSS of 1400 bytes and an 8 KiB receive buffer. Loopback's ")
+          .append("64 KiB MTU would otherwise give every server socket a ~4 MB send buffer: the whole ")
+          .append("blob would sit in the kernel after the first write and the server would never be asked ")
+          .append("for more. With Ethernet-sized segments the server queues tens of KB per connection, ")
+          .append("so it writes again every few seconds at this pace — well inside the write-stall ")
+          .append("timeout, which (Netty's writer-idle with `observeOutput`) only fires when no byte of a ")
+          .append("pending response left the process for that long. A reader slower than about a third ")
+          .append("of the server's socket send queue per `writeStallTimeout` (a few hundred bytes/s at the ")
+          .append("default 120 s) is dropped.\n\n")
+          .append(slowTable(slow)).append('\n');
+    }
     if (!wrk.isEmpty()) {
       md.append("## Warm-cache throughput (wrk)\n\n")
           .append("`wrk -t2 -c64 --latency` against a cached blob and a cached tag manifest ")
@@ -256,6 +384,9 @@ public final class Report {
     System.out.println(ratioTable(pulls));
     if (!wrk.isEmpty()) {
       System.out.println(wrkTable(wrk));
+    }
+    if (!slow.isEmpty()) {
+      System.out.println(slowTable(slow));
     }
   }
 }

@@ -61,12 +61,24 @@ import java.util.concurrent.atomic.AtomicLong;
  * says the uplink has room, so N concurrent downloads share {@code bytesPerSecond} between them
  * as they would on one WAN link. Latency delays the response headers, once per request.
  *
+ * <p>Fault mode ({@link #fault}): the first GET of each layer after the mode is switched on is
+ * cut off by a TCP reset once a given fraction of the requested bytes has been written; every
+ * later GET of that layer, with or without {@code Range}, is served normally. That is an uplink
+ * failing mid-blob once, which a proxy should survive by resuming with {@code Range}.
+ *
+ * <p>Token mode ({@code --token}): like Docker Hub, every {@code /v2/} request without a token
+ * this registry issued gets {@code 401} with {@code WWW-Authenticate: Bearer realm=".../token",
+ * service="synth",scope="repository:NAME:pull"}; {@code GET /token} hands out anonymous tokens
+ * (counted as {@code tokens}) valid for {@link #TOKEN_TTL}.
+ *
  * <p>Control endpoints (not part of the registry API): {@code GET /_bench/counters} (JSON),
- * {@code POST /_bench/reset}, {@code POST /_bench/throttle?bps=N&latencyMs=M}, {@code GET
+ * {@code POST /_bench/reset}, {@code POST /_bench/throttle?bps=N&latencyMs=M}, {@code POST
+ * /_bench/fault?resetAt=F} (fraction 0..1 of the body, 0 switches it off), {@code GET
  * /_bench/images} (every image's manifest and blob digests).
  */
 public final class SyntheticRegistry implements AutoCloseable {
   private static final int SLICE = 64 * 1024;
+  static final Duration TOKEN_TTL = Duration.ofMinutes(5);
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** One image: {@code repo:tag}, its content seed and layer sizes in bytes. */
@@ -100,6 +112,8 @@ public final class SyntheticRegistry implements AutoCloseable {
     final AtomicLong gets = new AtomicLong();
     final AtomicLong heads = new AtomicLong();
     final AtomicLong bytes = new AtomicLong();
+    final AtomicLong rangeGets = new AtomicLong();
+    final AtomicLong resets = new AtomicLong();
   }
 
   private final Map<String, byte[]> blobs = new ConcurrentHashMap<>();
@@ -108,6 +122,15 @@ public final class SyntheticRegistry implements AutoCloseable {
   private final Map<String, Count> manifestCounts = new ConcurrentHashMap<>();
   private final AtomicLong requests = new AtomicLong();
   private final AtomicLong bodyBytes = new AtomicLong();
+  private final AtomicLong resets = new AtomicLong();
+  private final java.util.Set<String> layerDigests = ConcurrentHashMap.newKeySet();
+  /** Layers whose first GET since {@link #fault} was switched on has been cut off. */
+  private final java.util.Set<String> faulted = ConcurrentHashMap.newKeySet();
+  private volatile double resetAt;
+  private volatile boolean tokenAuth;
+  /** Issued token → expiry (nanoTime). */
+  private final Map<String, Long> tokens = new ConcurrentHashMap<>();
+  private final AtomicLong tokenRequests = new AtomicLong();
   private final List<Image> images = new ArrayList<>();
   private final AtomicLong nextFreeNanos = new AtomicLong(System.nanoTime());
   private volatile long bytesPerSecond;
@@ -170,11 +193,44 @@ public final class SyntheticRegistry implements AutoCloseable {
     nextFreeNanos.set(System.nanoTime());
   }
 
+  /**
+   * Fault mode: with {@code resetAt} in (0, 1) the first GET of every layer from now on is reset
+   * after that fraction of its requested bytes; 0 switches it off. Each call starts afresh, so a
+   * layer cut off before is cut off once more.
+   */
+  public void fault(double resetAt) {
+    if (!(resetAt >= 0 && resetAt < 1)) {
+      throw new IllegalArgumentException("resetAt must be in [0, 1): " + resetAt);
+    }
+    faulted.clear();
+    this.resetAt = resetAt;
+  }
+
+  /**
+   * Where the body of a GET for bytes {@code [from, end)} is cut off, or {@code end} when it is
+   * not: past at least one byte and short of the last one, so the client always sees a partial
+   * body.
+   */
+  static long cutAt(long from, long end, double resetAt) {
+    if (resetAt <= 0 || end - from < 2) {
+      return end;
+    }
+    long cut = from + (long) ((end - from) * resetAt);
+    return Math.max(from + 1, Math.min(end - 1, cut));
+  }
+
+  /** Token mode on or off (see the class comment). */
+  public void tokenAuth(boolean on) {
+    tokenAuth = on;
+  }
+
   public void resetCounters() {
     blobCounts.clear();
     manifestCounts.clear();
     requests.set(0);
     bodyBytes.set(0);
+    resets.set(0);
+    tokenRequests.set(0);
   }
 
   /** Blob GETs for {@code digest} since the last reset. */
@@ -192,9 +248,12 @@ public final class SyntheticRegistry implements AutoCloseable {
     ObjectNode root = JSON.createObjectNode();
     root.put("requests", requests.get());
     root.put("bodyBytes", bodyBytes.get());
+    root.put("resets", resets.get());
+    root.put("tokens", tokenRequests.get());
     ObjectNode b = root.putObject("blobs");
     new TreeMap<>(blobCounts).forEach((k, c) -> b.putObject(k).put("get", c.gets.get())
-        .put("head", c.heads.get()).put("bytes", c.bytes.get()));
+        .put("head", c.heads.get()).put("bytes", c.bytes.get()).put("range", c.rangeGets.get())
+        .put("resets", c.resets.get()));
     ObjectNode m = root.putObject("manifests");
     new TreeMap<>(manifestCounts).forEach((k, c) -> m.putObject(k).put("get", c.gets.get())
         .put("head", c.heads.get()));
@@ -236,6 +295,7 @@ public final class SyntheticRegistry implements AutoCloseable {
       }
       Digest d = put(bytes(s.seed() * 1_000 + i, (int) size));
       layers.add(d);
+      layerDigests.add(d.toString());
       sb.append(i == 0 ? "" : ",")
           .append("{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"")
           .append(d).append("\",\"size\":").append(size).append('}');
@@ -304,6 +364,7 @@ public final class SyntheticRegistry implements AutoCloseable {
       HttpMethod method = req.method();
       String uri = req.uri();
       String range = req.headers().get(HttpHeaderNames.RANGE);
+      String authorization = req.headers().get(HttpHeaderNames.AUTHORIZATION);
       QueryStringDecoder q = new QueryStringDecoder(uri);
       String path = q.path();
       if (path.startsWith("/_bench/")) {
@@ -312,7 +373,13 @@ public final class SyntheticRegistry implements AutoCloseable {
       }
       requests.incrementAndGet(); // registry API requests only: polling the counters is not traffic
       long delay = latencyNanos;
-      Runnable answer = () -> route(ctx, method, path, range, keepAlive);
+      Runnable answer = () -> {
+        if (path.equals("/token")) {
+          token(ctx, keepAlive);
+        } else if (authorized(ctx, path, authorization, method, keepAlive)) {
+          route(ctx, method, path, range, keepAlive);
+        }
+      };
       if (delay > 0) {
         ctx.executor().schedule(answer, delay, TimeUnit.NANOSECONDS);
       } else {
@@ -329,6 +396,15 @@ public final class SyntheticRegistry implements AutoCloseable {
           resetCounters();
           sendFull(ctx, 200, MediaTypes.JSON, "{}", null, false, keepAlive);
         }
+        case "/_bench/fault" -> {
+          double at = Double.parseDouble(first(q, "resetAt", "0"));
+          try {
+            fault(at);
+            sendFull(ctx, 200, MediaTypes.JSON, "{\"resetAt\":" + at + "}", null, false, keepAlive);
+          } catch (IllegalArgumentException e) {
+            sendFull(ctx, 400, MediaTypes.JSON, error("BAD_FAULT", e.getMessage()), null, false, keepAlive);
+          }
+        }
         case "/_bench/throttle" -> {
           long bps = Long.parseLong(first(q, "bps", "0"));
           long ms = Long.parseLong(first(q, "latencyMs", "0"));
@@ -338,6 +414,46 @@ public final class SyntheticRegistry implements AutoCloseable {
         }
         default -> sendFull(ctx, 404, MediaTypes.JSON, "{}", null, false, keepAlive);
       }
+    }
+
+    private void token(ChannelHandlerContext ctx, boolean keepAlive) {
+      tokenRequests.incrementAndGet();
+      String t = "synth-" + Long.toHexString(new SplittableRandom().nextLong());
+      tokens.put(t, System.nanoTime() + TOKEN_TTL.toNanos());
+      sendFull(ctx, 200, MediaTypes.JSON, "{\"token\":\"" + t + "\",\"access_token\":\"" + t
+          + "\",\"expires_in\":" + TOKEN_TTL.toSeconds() + "}", null, false, keepAlive);
+    }
+
+    /** In token mode: true for a live token of ours, else answers 401 with the challenge. */
+    private boolean authorized(ChannelHandlerContext ctx, String path, String authorization,
+        HttpMethod method, boolean keepAlive) {
+      if (!tokenAuth) {
+        return true;
+      }
+      if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+        Long until = tokens.get(authorization.substring(7).trim());
+        if (until != null && until - System.nanoTime() > 0) {
+          return true;
+        }
+      }
+      int m = path.lastIndexOf("/manifests/");
+      int b = path.lastIndexOf("/blobs/");
+      int end = Math.max(m, b);
+      String challenge = "Bearer realm=\"" + url() + "/token\",service=\"synth\""
+          + (path.startsWith("/v2/") && end > 4 ? ",scope=\"repository:" + path.substring(4, end) + ":pull\"" : "");
+      DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+          HttpResponseStatus.UNAUTHORIZED, method.equals(HttpMethod.HEAD) ? Unpooled.EMPTY_BUFFER
+          : Unpooled.copiedBuffer(error("UNAUTHORIZED", "authentication required"), StandardCharsets.UTF_8));
+      r.headers().set(HttpHeaderNames.CONTENT_TYPE, MediaTypes.JSON)
+          .set(HttpHeaderNames.CONTENT_LENGTH, error("UNAUTHORIZED", "authentication required").length())
+          .set(HttpHeaderNames.WWW_AUTHENTICATE, challenge)
+          .set("Docker-Distribution-API-Version", "registry/2.0");
+      HttpUtil.setKeepAlive(r, keepAlive);
+      var f = ctx.writeAndFlush(r);
+      if (!keepAlive) {
+        f.addListener(ChannelFutureListener.CLOSE);
+      }
+      return false;
     }
 
     private void route(ChannelHandlerContext ctx, HttpMethod method, String path, String range,
@@ -419,12 +535,18 @@ public final class SyntheticRegistry implements AutoCloseable {
         return;
       }
       ctx.write(r);
+      if (status == HttpResponseStatus.PARTIAL_CONTENT) {
+        c.rangeGets.incrementAndGet();
+      }
       byte[] sent = body;
       if (corruptLayers && body.length > 1024) {
         sent = body.clone();
         sent[sent.length / 2] ^= 1;
       }
-      new BodyWriter(ctx, sent, (int) from, (int) to + 1, keepAlive, c).next();
+      double at = resetAt;
+      long cut = at > 0 && layerDigests.contains(digest) && faulted.add(digest)
+          ? cutAt(from, to + 1, at) : to + 1;
+      new BodyWriter(ctx, sent, (int) from, (int) to + 1, (int) cut, keepAlive, c).next();
     }
 
     private void sendFull(ChannelHandlerContext ctx, int status, String type, String body,
@@ -467,15 +589,18 @@ public final class SyntheticRegistry implements AutoCloseable {
       final ChannelHandlerContext ctx;
       final byte[] body;
       final int end;
+      final int cut;
       final boolean keepAlive;
       final Count count;
       int pos;
 
-      BodyWriter(ChannelHandlerContext ctx, byte[] body, int from, int end, boolean keepAlive, Count count) {
+      BodyWriter(ChannelHandlerContext ctx, byte[] body, int from, int end, int cut,
+          boolean keepAlive, Count count) {
         this.ctx = ctx;
         this.body = body;
         this.pos = from;
         this.end = end;
+        this.cut = cut;
         this.keepAlive = keepAlive;
         this.count = count;
       }
@@ -484,11 +609,19 @@ public final class SyntheticRegistry implements AutoCloseable {
         if (!ctx.channel().isActive()) {
           return;
         }
+        if (pos >= cut && cut < end) {
+          // Fault mode: a reset (RST, not FIN) after the bytes written so far, as a broken uplink.
+          count.resets.incrementAndGet();
+          resets.incrementAndGet();
+          ctx.channel().config().setOption(ChannelOption.SO_LINGER, 0);
+          ctx.close();
+          return;
+        }
         if (pos >= end) {
           finish(ctx, keepAlive);
           return;
         }
-        int n = Math.min(SLICE, end - pos);
+        int n = Math.min(SLICE, Math.min(end, cut) - pos);
         long wait = reserve(n);
         if (wait > 50_000) {
           ctx.executor().schedule(() -> send(n), wait, TimeUnit.NANOSECONDS);
@@ -533,7 +666,8 @@ public final class SyntheticRegistry implements AutoCloseable {
 
   /**
    * {@code SyntheticRegistry --listen 127.0.0.1:5100 --image bench/app:v1=16m,8m,4m [--image ...]
-   * --bandwidth 1gbit --latency-ms 20 [--port-file FILE]}. Runs until killed.
+   * --bandwidth 1gbit --latency-ms 20 [--reset-at 0.5] [--token] [--port-file FILE]}. Runs until
+   * killed.
    */
   public static void main(String[] args) throws Exception {
     Map<String, List<String>> a = Args.parse(args);
@@ -547,11 +681,14 @@ public final class SyntheticRegistry implements AutoCloseable {
     Duration latency = Duration.ofMillis(Long.parseLong(Args.one(a, "latency-ms", "0")));
     SyntheticRegistry r = start(specs, listen.substring(0, colon),
         Integer.parseInt(listen.substring(colon + 1)), bps, latency);
+    r.fault(Double.parseDouble(Args.one(a, "reset-at", "0")));
+    r.tokenAuth(Boolean.parseBoolean(Args.one(a, "token", "false")));
     Runtime.getRuntime().addShutdownHook(new Thread(r::close, "synth-shutdown"));
     Map<String, Object> info = new LinkedHashMap<>();
     info.put("url", r.url());
     info.put("bytesPerSecond", bps);
     info.put("latencyMs", latency.toMillis());
+    info.put("token", r.tokenAuth);
     System.out.println("synthetic registry " + info);
     for (Image i : r.images()) {
       System.out.println("  " + i.spec().repo() + ":" + i.spec().tag() + " " + i.manifestDigest()
