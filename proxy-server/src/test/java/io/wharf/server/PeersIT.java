@@ -274,4 +274,43 @@ class PeersIT {
     await().atMost(Duration.ofSeconds(5))
         .until(() -> peers.get(other).services().blobs().inFlight().size() == 0);
   }
+
+  /**
+   * Knowing a digest is not enough through a peer either: the owner holds the blob for team/app,
+   * and a client of another peer asking through a repository the upstream says lacks it gets a
+   * 404 and none of the bytes; the owner applied its repository check to the peer's request.
+   */
+  @Test
+  void cachedAtOwner_otherRepositoryThroughAnotherPeer_notServed() throws Exception {
+    TestImages.Image image = TestImages.image(4, 40_000);
+    TestImages.publish(upstream, "team/app", "v1", image);
+    Digest d = image.layerDigest(0);
+    upstream.onlyIn(d, "team/app");
+    var members = peers.get(0).services().peers().set().members();
+    int owner = -1;
+    for (int i = 0; i < 3; i++) {
+      if (Rendezvous.owner(d, members).id().equals("127.0.0.1:" + ports[i])) {
+        owner = i;
+      }
+    }
+    int other = (owner + 1) % 3;
+    var first = clients.get(owner).get(blobPath(d));
+    assertThat(first.statusCode()).isEqualTo(200);
+    assertThat(upstream.blobGets(d)).isEqualTo(1);
+
+    var probe = clients.get(other).get("/v2/else/where/blobs/" + d);
+    assertThat(probe.statusCode()).isEqualTo(404);
+    assertThat(new String(probe.body(), java.nio.charset.StandardCharsets.UTF_8))
+        .contains("BLOB_UNKNOWN");
+    assertThat(probe.body().length).isLessThan(1000);
+    assertThat(upstream.count("HEAD /v2/else/where/blobs/" + d))
+        .as("the owner asked the upstream about that repository").isEqualTo(1);
+    assertThat(upstream.blobGets(d)).isEqualTo(1);
+
+    // Through the repository that has it, the other peer gets it from the owner, not upstream.
+    var ok = clients.get(other).get(blobPath(d));
+    assertThat(ok.statusCode()).isEqualTo(200);
+    assertThat(Digest.sha256Of(ok.body())).isEqualTo(d);
+    assertThat(upstream.blobGets(d)).isEqualTo(1);
+  }
 }
