@@ -235,7 +235,7 @@ install -m 0644 "$JAR" "$MNT/opt/wharf/wharf.jar"
 install -m 0755 "$HERE/wharf" "$HERE/wharf-healthcheck" "$MNT/usr/local/bin/"
 install -m 0644 "$HERE/wharf.yaml" "$MNT/etc/wharf/wharf.yaml"
 "${BUILDAH[@]}" umount "$BUILD_CTR" >/dev/null
-# the same settings as the Dockerfile's runtime stage (DockerfileTest compares them)
+# the same settings as the Dockerfile's runtime stage (ContainerImageTest compares them)
 "${BUILDAH[@]}" config \
     --env 'JAVA_OPTS=-XX:MaxRAMPercentage=60 -XX:+ExitOnOutOfMemoryError' \
     --user 10001:10001 \

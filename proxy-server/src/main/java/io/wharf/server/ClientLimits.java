@@ -68,13 +68,15 @@ public final class ClientLimits {
     if (!byIdentity || connectionsPerClient <= 0) {
       return null;
     }
-    AtomicInteger n = connections.computeIfAbsent(key, k -> new AtomicInteger());
-    int now = n.incrementAndGet();
-    ch.closeFuture().addListener(f -> {
-      if (n.decrementAndGet() == 0) {
-        connections.remove(key, n);
-      }
-    });
+    // Counted and removed inside the map's own per-key lock, so a close that drops a key to zero
+    // cannot remove a counter another connection has just incremented.
+    int now = connections.compute(key, (k, n) -> {
+      AtomicInteger c = n == null ? new AtomicInteger() : n;
+      c.incrementAndGet();
+      return c;
+    }).get();
+    ch.closeFuture().addListener(f ->
+        connections.computeIfPresent(key, (k, n) -> n.decrementAndGet() == 0 ? null : n));
     return now > connectionsPerClient
         ? "too many connections from this client (limit " + connectionsPerClient + ")" : null;
   }

@@ -58,11 +58,27 @@ public final class Services {
     this.meters = meters;
     this.prometheus = prometheus;
     this.diskExecutor = diskExecutor;
-    this.access = new io.wharf.core.access.AccessControl(config.upstreams(), diskExecutor,
+    this.access = new io.wharf.core.access.AccessControl(config.upstreams(), AUTH_EXECUTOR,
         new io.wharf.core.access.BearerTokens(config.server().tokens().resolveKey(System.getenv()),
             config.server().tokens().ttl(), System::currentTimeMillis));
     this.repositories = repositories;
     this.limits = new ClientLimits(config.server(), System::nanoTime);
+  }
+
+  /**
+   * bcrypt checks get their own few threads and a short queue: a flood of wrong passwords then
+   * waits for (or is refused by) these alone, never the disk threads every pull depends on.
+   * Daemon threads that time out when idle, shared by the instances of one JVM.
+   */
+  private static final java.util.concurrent.ThreadPoolExecutor AUTH_EXECUTOR = authPool();
+
+  private static java.util.concurrent.ThreadPoolExecutor authPool() {
+    int n = Math.max(2, Runtime.getRuntime().availableProcessors());
+    var p = new java.util.concurrent.ThreadPoolExecutor(n, n, 30,
+        java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.ArrayBlockingQueue<>(256),
+        new io.netty.util.concurrent.DefaultThreadFactory("wharf-auth", true));
+    p.allowCoreThreadTimeOut(true);
+    return p;
   }
 
   /** Per-client request rate and (keyed by identity) connection limits. */

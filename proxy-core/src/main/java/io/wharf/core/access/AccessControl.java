@@ -31,7 +31,9 @@ public final class AccessControl {
     /** 401 with a Basic challenge. */
     NEED_AUTH,
     /** 403: the client's network may not use this upstream. */
-    FORBIDDEN
+    FORBIDDEN,
+    /** 503: too many password checks are waiting (a flood of logins); retry shortly. */
+    BUSY
   }
 
   /** A decision, with the authenticated user (or null) and why, for the log. */
@@ -50,6 +52,12 @@ public final class AccessControl {
   private final BearerTokens tokens;
   private final Cache<String, Boolean> recent =
       Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(5)).maximumSize(10_000).build();
+  /**
+   * Credentials that failed a moment ago: repeating a wrong password costs no bcrypt (which is
+   * deliberately slow) for this long, so a client retrying in a loop cannot keep the checker busy.
+   */
+  private final Cache<String, Boolean> failed =
+      Caffeine.newBuilder().expireAfterWrite(Duration.ofSeconds(10)).maximumSize(10_000).build();
 
   public AccessControl(List<UpstreamConfig> upstreams, Executor executor) {
     this(upstreams, executor, new BearerTokens(null, Duration.ofMinutes(15), System::currentTimeMillis));
@@ -147,13 +155,23 @@ public final class AccessControl {
     if (recent.getIfPresent(key) != null) {
       return CompletableFuture.completedFuture(new Decision(Outcome.ALLOWED, creds[0], "cached"));
     }
-    return CompletableFuture.supplyAsync(() -> {
-      if (p.users().check(creds[0], creds[1])) {
-        recent.put(key, Boolean.TRUE);
-        return new Decision(Outcome.ALLOWED, creds[0], "password");
-      }
-      return new Decision(Outcome.NEED_AUTH, creds[0], "wrong user or password");
-    }, executor);
+    if (failed.getIfPresent(key) != null) {
+      return CompletableFuture.completedFuture(
+          new Decision(Outcome.NEED_AUTH, creds[0], "wrong user or password (failed moments ago)"));
+    }
+    try {
+      return CompletableFuture.supplyAsync(() -> {
+        if (p.users().check(creds[0], creds[1])) {
+          recent.put(key, Boolean.TRUE);
+          return new Decision(Outcome.ALLOWED, creds[0], "password");
+        }
+        failed.put(key, Boolean.TRUE);
+        return new Decision(Outcome.NEED_AUTH, creds[0], "wrong user or password");
+      }, executor);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      return CompletableFuture.completedFuture(
+          new Decision(Outcome.BUSY, creds[0], "too many password checks waiting"));
+    }
   }
 
   private Decision bearer(String upstream, String token, String repository) {

@@ -29,6 +29,7 @@ import io.wharf.server.Services;
 import io.wharf.server.http.OciErrors;
 import io.wharf.server.http.OpsResponses;
 import io.wharf.server.http.Ranges;
+import io.wharf.server.http.LogSafe;
 import io.wharf.server.http.RequestIds;
 import io.wharf.server.route.Route;
 import io.wharf.server.route.RouteParser;
@@ -194,7 +195,10 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     log.debug("malformed request from {}: {}", ctx.channel().remoteAddress(), why);
     FullHttpResponse r = OciErrors.response(ErrorCode.UNSUPPORTED, 400,
         "malformed HTTP request: " + (why == null ? "bad syntax" : why), false);
-    r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE)
+        .set(API_VERSION, "registry/2.0");
+    // Not the previous request's id: this answer belongs to a request that could not be read.
+    ctx.channel().attr(RequestIds.CURRENT).set(RequestIds.forRequest(null));
     ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
   }
 
@@ -266,7 +270,12 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     return ((java.net.InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
   }
 
-  /** Runs {@code proceed} if the client may pull through the upstream this name routes to. */
+  /**
+   * Runs {@code proceed} if the client may pull through the upstream this name routes to. With
+   * limits keyed by address the rate limit is taken before the (deliberately slow) password
+   * check, so failed logins count against it too; keyed by identity it is taken after, and a
+   * refused request is charged to the client's address.
+   */
   private void authorized(String ns, io.wharf.core.oci.RepositoryName name, Runnable proceed) {
     AccessControl access = services.access();
     String upstream = services.router().route(ns, name).upstream();
@@ -274,30 +283,56 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
       withinLimits(upstream, null, proceed);
       return;
     }
-    access.check(upstream, clientAddress(), current.headers().get(HttpHeaderNames.AUTHORIZATION),
-            name.value())
-        .whenCompleteAsync((d, err) -> safely(() -> {
-          if (err != null) {
-            fail(err);
-          } else if (d.outcome() == AccessControl.Outcome.ALLOWED) {
-            user = d.user();
-            withinLimits(upstream, d.user(), proceed);
-          } else {
-            refuse(d, upstream, name.value());
-          }
-        }), ctx.executor());
+    boolean byIdentity = services.limits().byIdentity();
+    Runnable check = () -> {
+      HttpRequest forRequest = current;
+      access.check(upstream, clientAddress(), current.headers().get(HttpHeaderNames.AUTHORIZATION),
+              name.value())
+          .whenCompleteAsync((d, err) -> safely(() -> {
+            if (current != forRequest) {
+              return; // the client went away while its credentials were checked
+            }
+            if (err != null) {
+              fail(err);
+            } else if (d.outcome() == AccessControl.Outcome.ALLOWED) {
+              user = d.user();
+              if (byIdentity) {
+                withinLimits(upstream, d.user(), proceed);
+              } else {
+                proceed.run();
+              }
+            } else if (byIdentity) {
+              withinRate(services.limits().key(clientAddress(), upstream, null),
+                  () -> refuse(d, upstream, name.value()));
+            } else {
+              refuse(d, upstream, name.value());
+            }
+          }), ctx.executor());
+    };
+    if (byIdentity) {
+      check.run();
+    } else {
+      withinLimits(upstream, null, check);
+    }
   }
 
   private void token(HttpRequest req) {
     byte[] body = tokenPostBodies.remove(req);
-    tokenEndpoint.handle(req, body, clientAddress())
+    // Every token request checks a password: it always counts against the client's address.
+    withinRate(services.limits().key(clientAddress(), null, null), () -> tokenEndpoint.handle(req, body, clientAddress())
         .whenCompleteAsync((r, err) -> safely(() -> {
+          if (current != req) {
+            if (r != null) {
+              r.release();
+            }
+            return;
+          }
           if (err != null) {
             fail(err);
           } else {
             send(r);
           }
-        }), ctx.executor());
+        }), ctx.executor()));
   }
 
   /**
@@ -322,10 +357,15 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
         return;
       }
     }
-    long wait = limits.tryRequest(key);
+    withinRate(key, proceed);
+  }
+
+  /** Runs {@code proceed} unless {@code key} is over its request rate (429 with Retry-After). */
+  private void withinRate(String key, Runnable proceed) {
+    long wait = services.limits().tryRequest(key);
     if (wait > 0) {
-      log.info("rate limited {} ({}): {} {}", clientAddress().getHostAddress(), key,
-          current.method(), current.uri());
+      log.info("rate limited {} ({}): {} {}", clientAddress().getHostAddress(), LogSafe.text(key),
+          current.method(), LogSafe.text(current.uri()));
       FullHttpResponse r = OciErrors.response(ErrorCode.TOOMANYREQUESTS, 429,
           "too many requests from this client; retry after " + wait + " s",
           current.method().equals(HttpMethod.HEAD));
@@ -337,8 +377,20 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void base(boolean head) {
+    if (services.access().allOpen()) {
+      sendJson(200, "{}".getBytes(StandardCharsets.UTF_8), head);
+      return;
+    }
+    withinRate(services.limits().key(clientAddress(), null, null), () -> baseChecked(head));
+  }
+
+  private void baseChecked(boolean head) {
+    HttpRequest forRequest = current;
     services.access().checkAny(clientAddress(), current.headers().get(HttpHeaderNames.AUTHORIZATION))
         .whenCompleteAsync((d, err) -> safely(() -> {
+          if (current != forRequest) {
+            return;
+          }
           if (err != null) {
             fail(err);
           } else if (d.outcome() == AccessControl.Outcome.ALLOWED) {
@@ -350,11 +402,16 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void refuse(AccessControl.Decision d, String upstream, String repository) {
-    log.info("refused {} {} from {}{}: {}", current.method(), current.uri(), clientAddress().getHostAddress(),
-        d.user() == null ? "" : " (user " + d.user() + ")", d.reason());
+    log.info("refused {} {} from {}{}: {}", current.method(), LogSafe.text(current.uri()),
+        clientAddress().getHostAddress(),
+        d.user() == null ? "" : " (user " + LogSafe.text(d.user()) + ")", d.reason());
     boolean head = current.method().equals(HttpMethod.HEAD);
     FullHttpResponse r;
-    if (d.outcome() == AccessControl.Outcome.FORBIDDEN) {
+    if (d.outcome() == AccessControl.Outcome.BUSY) {
+      r = OciErrors.response(ErrorCode.UNAVAILABLE, 503,
+          "authentication is busy; retry shortly", head);
+      r.headers().set(HttpHeaderNames.RETRY_AFTER, 1);
+    } else if (d.outcome() == AccessControl.Outcome.FORBIDDEN) {
       r = OciErrors.response(ErrorCode.DENIED, 403, "access denied: " + d.reason(), head);
     } else {
       r = OciErrors.response(ErrorCode.UNAUTHORIZED, 401, "authentication required", head);
@@ -685,10 +742,13 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     java.net.SocketAddress remote = ctx.channel().remoteAddress();
     String client = remote instanceof java.net.InetSocketAddress a
         ? a.getAddress().getHostAddress() : String.valueOf(remote);
-    access.atInfo()
+    var event = access.atInfo()
         .addKeyValue("request_id", requestId)
-        .addKeyValue("client", client)
-        .addKeyValue("user", user)
+        .addKeyValue("client", client);
+    if (user != null) {
+      event = event.addKeyValue("user", user);
+    }
+    event
         .addKeyValue("method", req.method().name())
         .addKeyValue("uri", req.uri())
         .addKeyValue("route", routeLabel)
@@ -697,7 +757,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
         .addKeyValue("source", servedFrom)
         .addKeyValue("duration_ms", millis)
         .log("{} {} {} {} {} {} {}B {}ms source={}", requestId, client,
-            user == null ? "-" : user, req.method(), req.uri(), status, bytes, millis, servedFrom);
+            user == null ? "-" : LogSafe.text(user), req.method(), LogSafe.text(req.uri()), status,
+            bytes, millis, servedFrom);
   }
 
   @Override

@@ -111,9 +111,16 @@ final class TokenEndpoint {
       AccessControl.Decision d = issued.decision();
       if (issued.token() == null) {
         log.info("token refused to {}{} for upstream {}: {}", client.getHostAddress(),
-            d.user() == null ? "" : " (user " + d.user() + ")", upstream, d.reason());
+            d.user() == null ? "" : " (user " + io.wharf.server.http.LogSafe.text(d.user()) + ")",
+            upstream, d.reason());
         if (d.outcome() == AccessControl.Outcome.FORBIDDEN) {
           return OciErrors.response(ErrorCode.DENIED, 403, "access denied: " + d.reason(), false);
+        }
+        if (d.outcome() == AccessControl.Outcome.BUSY) {
+          FullHttpResponse busy = OciErrors.response(ErrorCode.UNAVAILABLE, 503,
+              "authentication is busy; retry shortly", false);
+          busy.headers().set(HttpHeaderNames.RETRY_AFTER, 1);
+          return busy;
         }
         FullHttpResponse r = post
             ? oauthError(401, "invalid_grant", "wrong user or password")

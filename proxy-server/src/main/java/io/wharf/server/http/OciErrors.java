@@ -40,7 +40,8 @@ public final class OciErrors {
   }
 
   /** Logs {@code t} once, at a level that fits its status, and returns the mapped answer. */
-  public static Mapped mapAndLog(Throwable t, String method, String uri) {
+  public static Mapped mapAndLog(Throwable t, String method, String rawUri) {
+    String uri = LogSafe.text(rawUri);
     Mapped m = map(t);
     Throwable c = unwrap(t);
     if (m.status() >= 500 && !(c instanceof RegistryException)) {
