@@ -157,4 +157,18 @@ class FsckIT extends WharfOnScriptedUpstream {
     assertThat(missing.exit()).isEqualTo(3);
     assertThat(missing.err()).contains("no store at");
   }
+
+  @Test
+  void fsck_repairOnADirectoryThatIsNotAStore_refusedExit3_nothingTouched() throws Exception {
+    java.nio.file.Path notAStore = store.resolve("home");
+    java.nio.file.Files.createDirectories(notAStore.resolve("tmp/sub"));
+    java.nio.file.Files.createDirectories(notAStore.resolve("blobs/sha256/ab"));
+    java.nio.file.Path precious = notAStore.resolve("tmp/important.txt");
+    java.nio.file.Files.writeString(precious, "precious");
+    Run r = fsck("--store", notAStore.toString(), "--repair");
+    assertThat(r.exit()).isEqualTo(3);
+    assertThat(r.err()).contains("no Wharf store").contains("wharf-store.json");
+    assertThat(precious).hasContent("precious");
+    assertThat(notAStore.resolve(".lock")).doesNotExist();
+  }
 }

@@ -104,6 +104,11 @@ public final class DiskStore implements AutoCloseable {
     if (!Files.isDirectory(abs)) {
       throw new StoreException("no store at " + abs + " (not a directory)", null);
     }
+    if (!Files.isRegularFile(abs.resolve(FORMAT_FILE))) {
+      // Checked before the lock file is made: a mistyped --store leaves no trace behind.
+      throw new StoreException("no Wharf store at " + abs + " (it has no " + FORMAT_FILE + ")",
+          null);
+    }
     return locked(abs, store -> store.checkFormat(false));
   }
 

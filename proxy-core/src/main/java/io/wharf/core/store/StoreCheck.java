@@ -126,7 +126,9 @@ public final class StoreCheck {
       try (DirectoryStream<Path> ds = Files.newDirectoryStream(tmp)) {
         for (Path p : ds) {
           temps++;
-          if (repair && Files.deleteIfExists(p)) {
+          // Wharf's temp files are plain files; anything else is not ours to delete.
+          if (repair && Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+              && Files.deleteIfExists(p)) {
             tempsRemoved++;
           }
         }
