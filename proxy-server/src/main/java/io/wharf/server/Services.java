@@ -60,7 +60,9 @@ public final class Services {
     this.diskExecutor = diskExecutor;
     this.access = new io.wharf.core.access.AccessControl(config.upstreams(), AUTH_EXECUTOR,
         new io.wharf.core.access.BearerTokens(config.server().tokens().resolveKey(System.getenv()),
-            config.server().tokens().ttl(), System::currentTimeMillis));
+            config.server().tokens().ttl(), System::currentTimeMillis),
+        new io.wharf.core.access.PassThroughAuthorization(config.upstreams(), meters, diskExecutor,
+            com.github.benmanes.caffeine.cache.Ticker.systemTicker()));
     this.repositories = repositories;
     this.limits = new ClientLimits(config.server(), System::nanoTime);
   }

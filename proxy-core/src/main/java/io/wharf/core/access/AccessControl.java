@@ -41,15 +41,16 @@ public final class AccessControl {
     static final Decision OPEN = new Decision(Outcome.ALLOWED, null, "open");
   }
 
-  private record Policy(List<Cidr> allow, Htpasswd users, boolean bearer) {
+  private record Policy(List<Cidr> allow, Htpasswd users, boolean bearer, boolean passThrough) {
     boolean open() {
-      return allow.isEmpty() && users == null;
+      return allow.isEmpty() && users == null && !passThrough;
     }
   }
 
   private final Map<String, Policy> byUpstream = new LinkedHashMap<>();
   private final Executor executor;
   private final BearerTokens tokens;
+  private final PassThroughAuthorization passThrough;
   private final Cache<String, Boolean> recent =
       Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(5)).maximumSize(10_000).build();
   /**
@@ -65,14 +66,23 @@ public final class AccessControl {
 
   /** With the issuer of Wharf's own Bearer tokens (for upstreams with {@code access.bearer}). */
   public AccessControl(List<UpstreamConfig> upstreams, Executor executor, BearerTokens tokens) {
+    this(upstreams, executor, tokens, new PassThroughAuthorization(upstreams,
+        io.wharf.core.metrics.WharfMeters.noop(), executor,
+        com.github.benmanes.caffeine.cache.Ticker.systemTicker()));
+  }
+
+  /** With the pass-through confirmations (for upstreams with {@code access.passThrough}). */
+  public AccessControl(List<UpstreamConfig> upstreams, Executor executor, BearerTokens tokens,
+      PassThroughAuthorization passThrough) {
     this.executor = executor;
     this.tokens = tokens;
+    this.passThrough = passThrough;
     for (UpstreamConfig u : upstreams) {
       AccessConfig a = u.access();
       byUpstream.put(u.name(), new Policy(
           a.allow().stream().map(Cidr::parse).toList(),
           a.htpasswd() == null ? null : new Htpasswd(Path.of(a.htpasswd())),
-          Boolean.TRUE.equals(a.bearer())));
+          Boolean.TRUE.equals(a.bearer()), Boolean.TRUE.equals(a.passThrough())));
     }
   }
 
@@ -124,6 +134,23 @@ public final class AccessControl {
   }
 
   /**
+   * As {@link #check(String, InetAddress, String, String)}, and for an upstream in pass-through
+   * mode also confirmed by the upstream with the client's own credentials for {@code r}'s
+   * repository (see {@link PassThroughAuthorization}).
+   */
+  public CompletableFuture<Decision> check(io.wharf.core.upstream.UpstreamRouter.Routed r,
+      InetAddress client, String authorization, String repository) {
+    CompletableFuture<Decision> d = check(r.upstream(), client, authorization, repository);
+    Policy p = byUpstream.get(r.upstream());
+    if (p == null || !p.passThrough()) {
+      return d;
+    }
+    return d.thenCompose(first -> first.outcome() != Outcome.ALLOWED
+        ? CompletableFuture.completedFuture(first)
+        : passThrough.check(r, authorization.trim(), first.user()));
+  }
+
+  /**
    * As {@link #check(String, InetAddress, String)}, for {@code repository} as the client names
    * it (a Bearer token must cover it; null: any valid token for the upstream will do).
    */
@@ -136,6 +163,14 @@ public final class AccessControl {
     if (!p.allow().isEmpty() && p.allow().stream().noneMatch(c -> c.contains(client))) {
       return CompletableFuture.completedFuture(new Decision(Outcome.FORBIDDEN, null,
           "client address " + client.getHostAddress() + " is not in the allowed networks"));
+    }
+    if (p.passThrough()) {
+      // Credentials of the upstream itself: only their presence is checked here; the upstream
+      // judges them per repository (check(Routed, ...)).
+      String[] creds = basic(authorization);
+      return CompletableFuture.completedFuture(creds == null
+          ? new Decision(Outcome.NEED_AUTH, null, "no credentials (pass-through)")
+          : new Decision(Outcome.ALLOWED, creds[0], "credentials present (pass-through)"));
     }
     if (p.users() == null) {
       return CompletableFuture.completedFuture(new Decision(Outcome.ALLOWED, null, "network"));
@@ -211,7 +246,8 @@ public final class AccessControl {
 
   /** The first upstream that wants Basic auth (its realm goes in the /v2/ challenge), or null. */
   public String firstAuthenticatedUpstream() {
-    return byUpstream.entrySet().stream().filter(e -> e.getValue().users() != null)
+    return byUpstream.entrySet().stream()
+        .filter(e -> e.getValue().users() != null || e.getValue().passThrough())
         .map(Map.Entry::getKey).findFirst().orElse(null);
   }
 

@@ -33,6 +33,7 @@ public final class WharfMeters {
   public static final String SERVED_BYTES = "wharf.served.bytes";
   public static final String MANIFEST_CACHE = "wharf.manifest.cache";
   public static final String REPOSITORY_CHECKS = "wharf.repository.checks";
+  public static final String PASS_THROUGH_AUTH = "wharf.passthrough.auth";
   public static final String UPSTREAM_SLOTS_IN_USE = "wharf.upstream.connections.active";
   public static final String UPSTREAM_QUEUED = "wharf.upstream.connections.queued";
   public static final String UPSTREAM_BREAKER_OPEN = "wharf.upstream.breaker.open";
@@ -222,6 +223,18 @@ public final class WharfMeters {
     Counter.builder(REPOSITORY_CHECKS)
         .description("Per-repository authorization checks of cached content by outcome")
         .tags("kind", kind, "result", result)
+        .register(registry)
+        .increment();
+  }
+
+  /**
+   * Pass-through authorization of a client for a repository. {@code result}: allowed, denied,
+   * not_found, error; {@code source}: cache (a remembered answer), upstream (asked just now).
+   */
+  public void passThroughAuth(String upstream, String result, String source) {
+    Counter.builder(PASS_THROUGH_AUTH)
+        .description("Pass-through checks of a client's own credentials by outcome")
+        .tags("upstream", upstream, "result", result, "source", source)
         .register(registry)
         .increment();
   }

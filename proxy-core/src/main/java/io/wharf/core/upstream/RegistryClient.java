@@ -54,6 +54,14 @@ public final class RegistryClient implements AutoCloseable {
   private final Clock clock;
   private final Executor executor;
   private final UplinkGuard guard;
+  private final ClientPullCheck pullCheck;
+
+  /** What the registry said about a client's own credentials for a repository. */
+  public enum PullCheck {
+    ALLOWED,
+    DENIED,
+    NOT_FOUND
+  }
 
   public RegistryClient(UpstreamConfig config, Map<String, String> env, Executor executor, WharfMeters meters) {
     this(config, env, executor, meters, null, Ticker.systemTicker(), Clock.systemUTC());
@@ -84,6 +92,7 @@ public final class RegistryClient implements AutoCloseable {
         guard::observe);
     this.tokens = new TokenCache(transport, creds, upstream, meters, executor, ticker, clock);
     this.auth = new RegistryAuth(transport, tokens, creds, this.config.baseUri(), upstream);
+    this.pullCheck = new ClientPullCheck(transport, this.config.baseUri(), clock);
   }
 
   static HttpClient buildHttpClient(UpstreamConfig config, Map<String, String> env, Executor executor) {
@@ -265,6 +274,18 @@ public final class RegistryClient implements AutoCloseable {
             return new RawResponse(s, Map.copyOf(headers2), body == null ? new byte[0] : body);
           });
     });
+  }
+
+  /**
+   * Pass-through mode: may the client whose {@code Authorization: Basic} value is {@code
+   * clientBasic} pull {@code repo}? Asked with the client's credentials (see {@link
+   * ClientPullCheck}), never Wharf's; the answer is not cached here. Fails with an {@link
+   * UpstreamException} when the registry cannot answer (unreachable, 5xx, 429).
+   */
+  public CompletableFuture<PullCheck> checkPullAs(RepositoryName repo, String clientBasic) {
+    Op op = new Op("pull_check", "check the client's pull permission for " + repo + " on "
+        + upstream, ErrorCode.NAME_UNKNOWN);
+    return run(op, () -> pullCheck.check(op.kind, repo, uri(repo, "tags/list?n=1"), clientBasic));
   }
 
   @Override

@@ -37,7 +37,7 @@ final class TokenCache {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final long DEFAULT_EXPIRES_IN = 60;
-  private static final int MAX_TOKEN_RESPONSE = 1024 * 1024;
+  static final int MAX_TOKEN_RESPONSE = 1024 * 1024;
 
   /** Which token: the challenge's realm and service, and the repository it is scoped to. */
   record Key(String realm, String service, String repository) {
@@ -162,20 +162,9 @@ final class TokenCache {
   private CompletableFuture<Token> fetch(Key key) {
     URI uri;
     try {
-      StringBuilder q = new StringBuilder(key.realm());
-      q.append(key.realm().contains("?") ? '&' : '?');
-      if (key.service() != null) {
-        q.append("service=").append(enc(key.service())).append('&');
-      }
-      q.append("scope=").append(enc(key.scope()));
-      uri = URI.create(q.toString());
-      if (uri.getHost() == null
-          || !("http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme()))) {
-        throw new IllegalArgumentException("not http(s)");
-      }
-    } catch (IllegalArgumentException e) {
-      return CompletableFuture.failedFuture(
-          new UpstreamFailure(Kind.BAD_RESPONSE, "the registry named an invalid token realm"));
+      uri = tokenUri(key);
+    } catch (UpstreamFailure f) {
+      return CompletableFuture.failedFuture(f);
     }
     String authorization = null;
     if (credentials.hasBasic()) {
@@ -224,17 +213,51 @@ final class TokenCache {
     throw RegistryClient.statusFailure(sent, where + " answered " + s, clock.instant());
   }
 
-  private Token parse(byte[] body, String where) {
+  /**
+   * The token endpoint URL for {@code key}: the realm with {@code service} and {@code scope}.
+   *
+   * @throws UpstreamFailure BAD_RESPONSE if the realm is not an http(s) URL
+   */
+  static URI tokenUri(Key key) {
+    try {
+      StringBuilder q = new StringBuilder(key.realm());
+      q.append(key.realm().contains("?") ? '&' : '?');
+      if (key.service() != null) {
+        q.append("service=").append(enc(key.service())).append('&');
+      }
+      q.append("scope=").append(enc(key.scope()));
+      URI uri = URI.create(q.toString());
+      if (uri.getHost() == null
+          || !("http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme()))) {
+        throw new IllegalArgumentException("not http(s)");
+      }
+      return uri;
+    } catch (IllegalArgumentException e) {
+      throw new UpstreamFailure(Kind.BAD_RESPONSE, "the registry named an invalid token realm");
+    }
+  }
+
+  /** The token JSON in a token endpoint's 2xx body, with a token in it. */
+  static TokenJson readToken(byte[] body, String where) {
     TokenJson json;
     try {
       json = JSON.readValue(body, TokenJson.class);
     } catch (IOException | RuntimeException e) {
       throw new UpstreamFailure(Kind.BAD_RESPONSE, where + " sent a body that is not token JSON");
     }
-    String value = json == null ? null : json.token() != null && !json.token().isBlank() ? json.token() : json.accessToken();
-    if (value == null || value.isBlank()) {
+    if (json == null || value(json) == null || value(json).isBlank()) {
       throw new UpstreamFailure(Kind.BAD_RESPONSE, where + " sent no token");
     }
+    return json;
+  }
+
+  static String value(TokenJson json) {
+    return json.token() != null && !json.token().isBlank() ? json.token() : json.accessToken();
+  }
+
+  private Token parse(byte[] body, String where) {
+    TokenJson json = readToken(body, where);
+    String value = value(json);
     long expiresIn = json.expiresIn() == null || json.expiresIn() <= 0 ? DEFAULT_EXPIRES_IN : json.expiresIn();
     long remaining = expiresIn;
     if (json.issuedAt() != null) {

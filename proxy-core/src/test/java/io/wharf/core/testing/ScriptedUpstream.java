@@ -77,6 +77,7 @@ public final class ScriptedUpstream implements AutoCloseable {
   private final Map<String, byte[]> blobs = new ConcurrentHashMap<>();
   private final Map<String, java.util.Set<String>> blobRepos = new ConcurrentHashMap<>();
   private final java.util.Set<String> deniedRepos = ConcurrentHashMap.newKeySet();
+  private final Map<String, java.util.Set<String>> basicUsers = new ConcurrentHashMap<>();
   private final Map<String, byte[]> referrers = new ConcurrentHashMap<>();
   private final Map<String, Script> scripts = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> counts = new ConcurrentHashMap<>();
@@ -137,6 +138,16 @@ public final class ScriptedUpstream implements AutoCloseable {
   /** Answers every request for {@code repo} with 403 DENIED (a private repository). */
   public void deny(String repo) {
     deniedRepos.add(repo);
+  }
+
+  /**
+   * Makes {@code repo} private: its requests (manifests, blobs, tags) need Basic credentials of a
+   * user allowed with this method, else 401 with a Basic challenge. Call again to allow more users.
+   */
+  public void allowBasic(String repo, String user, String password) {
+    basicUsers.computeIfAbsent(repo, k -> ConcurrentHashMap.newKeySet()).add("Basic "
+        + java.util.Base64.getEncoder().encodeToString((user + ":" + password)
+            .getBytes(StandardCharsets.UTF_8)));
   }
 
   /** Serves {@code body} under {@code digest} even though it does not hash to it. */
@@ -287,6 +298,16 @@ public final class ScriptedUpstream implements AutoCloseable {
       respond(out, 200, "application/json", "{}".getBytes(StandardCharsets.UTF_8), head, Map.of());
       return true;
     }
+    int nameEnd = Math.max(path.indexOf("/tags/list"),
+        Math.max(path.indexOf("/manifests/"), path.indexOf("/blobs/")));
+    java.util.Set<String> users = nameEnd > 4 ? basicUsers.get(path.substring(4, nameEnd)) : null;
+    if (users != null && !users.contains(headers.getOrDefault("authorization", ""))) {
+      respond(out, 401, "application/json",
+          "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"scripted\"}]}"
+              .getBytes(StandardCharsets.UTF_8), head,
+          Map.of("WWW-Authenticate", "Basic realm=\"scripted\""));
+      return true;
+    }
     if (path.endsWith("/tags/list")) {
       tagsList(out, path.substring(4, path.length() - "/tags/list".length()), query, head);
       return true;
@@ -301,7 +322,6 @@ public final class ScriptedUpstream implements AutoCloseable {
       }
       return true;
     }
-    int nameEnd = Math.max(path.indexOf("/manifests/"), path.indexOf("/blobs/"));
     if (nameEnd > 4 && deniedRepos.contains(path.substring(4, nameEnd))) {
       respond(out, 403, "application/json",
           "{\"errors\":[{\"code\":\"DENIED\",\"message\":\"scripted\"}]}"

@@ -278,7 +278,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
    */
   private void authorized(String ns, io.wharf.core.oci.RepositoryName name, Runnable proceed) {
     AccessControl access = services.access();
-    String upstream = services.router().route(ns, name).upstream();
+    UpstreamRouter.Routed routed = services.router().route(ns, name);
+    String upstream = routed.upstream();
     if (access.allOpen()) {
       withinLimits(upstream, null, proceed);
       return;
@@ -286,7 +287,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     boolean byIdentity = services.limits().byIdentity();
     Runnable check = () -> {
       HttpRequest forRequest = current;
-      access.check(upstream, clientAddress(), current.headers().get(HttpHeaderNames.AUTHORIZATION),
+      access.check(routed, clientAddress(), current.headers().get(HttpHeaderNames.AUTHORIZATION),
               name.value())
           .whenCompleteAsync((d, err) -> safely(() -> {
             if (current != forRequest) {
