@@ -28,7 +28,7 @@ public record AccessConfig(List<String> allow, String htpasswd, Boolean bearer,
   public static final Duration DEFAULT_PASS_THROUGH_TTL = Duration.ofSeconds(60);
 
   public AccessConfig(List<String> allow, String htpasswd, Boolean bearer) {
-    this(allow, htpasswd, bearer, false, null);
+    this(allow, htpasswd, bearer, false, DEFAULT_PASS_THROUGH_TTL);
   }
 
   public AccessConfig withDefaults() {

@@ -102,6 +102,27 @@ class WharfConfigTest {
   }
 
   @Test
+  void access_passThrough_defaultsAndValidation(@TempDir Path dir) throws Exception {
+    AccessConfig on = WharfConfig.parse("upstreams:\n  - {name: a, url: 'http://x',"
+        + " access: {passThrough: true}}\n").upstreams().get(0).access();
+    assertThat(on.passThrough()).isTrue();
+    assertThat(on.passThroughTtl()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(on.isOpen()).isFalse();
+    assertThat(WharfConfig.parse("upstreams:\n  - {name: a, url: 'http://x',"
+        + " access: {passThrough: true, passThroughTtl: 5s}}\n").upstreams().get(0).access()
+        .passThroughTtl()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(WharfConfig.parse("upstreams:\n  - {name: a, url: 'http://x'}\n").upstreams()
+        .get(0).access().passThrough()).isFalse();
+    Path users = Files.writeString(dir.resolve("htpasswd"), "");
+    assertThatThrownBy(() -> WharfConfig.parse("upstreams:\n  - {name: a, url: 'http://x',"
+        + " access: {passThrough: true, htpasswd: '" + users + "'}}\n"))
+        .hasMessageContaining("passThrough cannot be combined with htpasswd");
+    assertThatThrownBy(() -> WharfConfig.parse("upstreams:\n  - {name: a, url: 'http://x',"
+        + " access: {passThrough: true, passThroughTtl: 0s}}\n"))
+        .hasMessageContaining("passThroughTtl must be positive");
+  }
+
+  @Test
   void validate_sameHostOnTwoUpstreams_rejected() {
     assertThatThrownBy(() -> WharfConfig.parse("upstreams:\n"
         + "  - {name: a, url: 'http://x', hosts: [r.example]}\n"
