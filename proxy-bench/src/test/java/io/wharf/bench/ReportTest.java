@@ -20,16 +20,21 @@ class ReportTest {
         upBytes, "12", error, images, imageBytes, range, resets);
   }
 
-  private static List<Report.Row> pulls(Path dir) throws Exception {
+  /** A results file of {@code lines} (each from {@link #pullLine}) under the simulator's header. */
+  private static List<Report.Row> rows(Path dir, String... lines) throws Exception {
     Path p = dir.resolve("results.tsv");
-    Files.writeString(p, PullSimulator.TSV_HEADER + "\n"
-        + pullLine("wharf", "zipf-200", "10", "0", "60", "1", Long.toString(8L << 20),
-            Long.toString(8L << 20), "7", "0", "0", "") + "\n"
-        + pullLine("wharf", "failing-100", "10", "0", "11", "2", Long.toString(4L << 20),
-            Long.toString(4L << 20), "1", "5", "5", "") + "\n"
-        + pullLine("nginx", "failing-100", "7", "3", "11", "2", Long.toString(6L << 20),
-            Long.toString(4L << 20), "1", "0", "5", "IOException: closed | early") + "\n");
+    Files.writeString(p, PullSimulator.TSV_HEADER + "\n" + String.join("\n", lines) + "\n");
     return Report.readTsv(p);
+  }
+
+  private static List<Report.Row> pulls(Path dir) throws Exception {
+    return rows(dir,
+        pullLine("wharf", "zipf-200", "10", "0", "60", "1", Long.toString(8L << 20),
+            Long.toString(8L << 20), "7", "0", "0", ""),
+        pullLine("wharf", "failing-100", "10", "0", "11", "2", Long.toString(4L << 20),
+            Long.toString(4L << 20), "1", "5", "5", ""),
+        pullLine("nginx", "failing-100", "7", "3", "11", "2", Long.toString(6L << 20),
+            Long.toString(4L << 20), "1", "0", "5", "IOException: closed | early"));
   }
 
   @Test
@@ -75,15 +80,13 @@ class ReportTest {
   }
 
   private static List<Report.Row> clusterRows(Path dir) throws Exception {
-    Path p = dir.resolve("cluster.tsv");
-    Files.writeString(p, PullSimulator.TSV_HEADER + "\n"
-        + pullLine("single", "cold-10", "10", "0", "6", "1", Long.toString(4L << 20),
-            Long.toString(4L << 20), "1", "0", "0", "") + "\n"
-        + pullLine("independent-3", "cold-10", "10", "0", "18", "3", Long.toString(12L << 20),
-            Long.toString(4L << 20), "1", "0", "0", "") + "\n"
-        + pullLine("peers-3", "cold-10", "9", "1", "6", "1", Long.toString(4L << 20),
-            Long.toString(4L << 20), "1", "0", "0", "deadline") + "\n");
-    return Report.readTsv(p);
+    return rows(dir,
+        pullLine("single", "cold-10", "10", "0", "6", "1", Long.toString(4L << 20),
+            Long.toString(4L << 20), "1", "0", "0", ""),
+        pullLine("independent-3", "cold-10", "10", "0", "18", "3", Long.toString(12L << 20),
+            Long.toString(4L << 20), "1", "0", "0", ""),
+        pullLine("peers-3", "cold-10", "9", "1", "6", "1", Long.toString(4L << 20),
+            Long.toString(4L << 20), "1", "0", "0", "deadline"));
   }
 
   @Test
