@@ -58,11 +58,17 @@ public final class PullSimulator {
   /**
    * What to pull, from where, by how many nodes. With one image every node pulls it; with several
    * ({@code repo:tag} each, most popular first) each node pulls one drawn from a Zipf
-   * distribution with exponent {@code zipfS}, seeded with {@code seed}.
+   * distribution with exponent {@code zipfS}, seeded with {@code seed}. With several registries
+   * (instances of one cluster) node {@code i} pulls through {@code registries[i mod k]}, the way
+   * a Service spreads a cluster's nodes over its endpoints.
    */
-  public record Options(URI registry, List<String> images, int nodes, int layerParallelism,
+  public record Options(List<URI> registries, List<String> images, int nodes, int layerParallelism,
       Duration deadline, URI counters, int clients, double zipfS, long seed) {
     public Options {
+      registries = List.copyOf(registries);
+      if (registries.isEmpty()) {
+        throw new IllegalArgumentException("no registry to pull from");
+      }
       images = List.copyOf(images);
       if (images.isEmpty()) {
         throw new IllegalArgumentException("no image to pull");
@@ -72,6 +78,18 @@ public final class PullSimulator {
           throw new IllegalArgumentException("image must be repo:tag: " + i);
         }
       }
+    }
+
+    /** Every node pulls through the one {@code registry}. */
+    public Options(URI registry, List<String> images, int nodes, int layerParallelism,
+        Duration deadline, URI counters, int clients, double zipfS, long seed) {
+      this(List.of(registry), images, nodes, layerParallelism, deadline, counters, clients, zipfS,
+          seed);
+    }
+
+    /** The registry node {@code node} pulls through: round-robin over {@link #registries}. */
+    public URI registryOf(int node) {
+      return registries.get(Math.floorMod(node, registries.size()));
     }
 
     /** Every node pulls {@code repo:tag}. */
@@ -213,6 +231,8 @@ public final class PullSimulator {
           p.getMaxValue() / 1000.0, ms(t[0], 50), ms(t[1], 50), ms(t[1], 99),
           human(clientBytes), gets[0], gets[1], imageBlobs.size(), human(upstreamBytes()),
           upstreamManifestRequests())
+          + (options.registries().size() > 1 ? String.format("%nnodes spread round-robin over %d registries",
+              options.registries().size()) : "")
           + (distinctImages() > 1 ? String.format("%nimages pulled (nodes each): %s", imageSpread()) : "")
           + (failed() > 0 ? String.format("%nfirst failure: %s", nodes.stream()
               .filter(n -> !n.ok()).findFirst().map(NodeResult::error).orElse("")) : "");
@@ -282,11 +302,13 @@ public final class PullSimulator {
     }
     sha.digest();
     for (HttpClient c : clients) {
-      try {
-        c.send(HttpRequest.newBuilder(o.registry().resolve("/v2/")).timeout(Duration.ofSeconds(10))
-            .build(), HttpResponse.BodyHandlers.discarding());
-      } catch (IOException | InterruptedException e) {
-        // the pull itself will report an unreachable registry
+      for (URI registry : o.registries()) {
+        try {
+          c.send(HttpRequest.newBuilder(registry.resolve("/v2/")).timeout(Duration.ofSeconds(10))
+              .build(), HttpResponse.BodyHandlers.discarding());
+        } catch (IOException | InterruptedException e) {
+          // the pull itself will report an unreachable registry
+        }
       }
     }
   }
@@ -350,15 +372,15 @@ public final class PullSimulator {
     return t.getClass().getSimpleName() + ": " + t.getMessage();
   }
 
-  private URI uri(String repo, String path) {
-    return o.registry().resolve("/v2/" + repo + path);
+  private URI uri(int node, String repo, String path) {
+    return o.registryOf(node).resolve("/v2/" + repo + path);
   }
 
   private CompletableFuture<Void> pull(int node, String image, HttpClient http) {
     int colon = image.lastIndexOf(':');
     String repo = image.substring(0, colon);
     String tag = image.substring(colon + 1);
-    HttpRequest head = HttpRequest.newBuilder(uri(repo, "/manifests/" + tag))
+    HttpRequest head = HttpRequest.newBuilder(uri(node, repo, "/manifests/" + tag))
         .method("HEAD", HttpRequest.BodyPublishers.noBody())
         .header("Accept", ACCEPT).timeout(Duration.ofSeconds(60)).build();
     return send(http, node, head, HttpResponse.BodyHandlers::discarding)
@@ -368,7 +390,7 @@ public final class PullSimulator {
           }
           String digest = h.headers().firstValue("Docker-Content-Digest").orElse(null);
           String ref = digest != null ? digest : tag;
-          HttpRequest get = HttpRequest.newBuilder(uri(repo, "/manifests/" + ref))
+          HttpRequest get = HttpRequest.newBuilder(uri(node, repo, "/manifests/" + ref))
               .header("Accept", ACCEPT).timeout(Duration.ofSeconds(60)).build();
           return send(http, node, get, HttpResponse.BodyHandlers::ofByteArray)
               .thenApply(r -> {
@@ -422,7 +444,7 @@ public final class PullSimulator {
 
   private CompletableFuture<Void> blob(int node, HttpClient http, String repo, String digest,
       long size, boolean layer) {
-    HttpRequest get = HttpRequest.newBuilder(uri(repo, "/blobs/" + digest))
+    HttpRequest get = HttpRequest.newBuilder(uri(node, repo, "/blobs/" + digest))
         .timeout(Duration.ofSeconds(120)).build();
     long start = System.nanoTime();
     java.util.concurrent.atomic.AtomicReference<Hashing> last = new java.util.concurrent.atomic.AtomicReference<>();
@@ -601,18 +623,33 @@ public final class PullSimulator {
   }
 
   /**
-   * {@code PullSimulator --registry http://127.0.0.1:5000 --image bench/app:v1 [--image ...]
+   * {@code PullSimulator --registry http://127.0.0.1:5000[,http://127.0.0.1:5002] [--registry ...]
+   * --image bench/app:v1 [--image ...]
    * --nodes 100 [--zipf-s 1.0 --seed 42] [--parallel 3] [--deadline-s 300] [--counters
    * http://127.0.0.1:5100/_bench/counters] [--clients 4] [--target wharf --scenario cold-100
    * --results results.tsv]}. With several {@code --image}s (most popular first) each node pulls
-   * one drawn from a Zipf distribution. Exit status 0 when every node verified every blob, 1
+   * one drawn from a Zipf distribution. With several registries (repeated {@code --registry}, or
+   * a comma-separated list) node {@code i} pulls through registry {@code i mod k}. Exit status 0 when every node verified every blob, 1
    * otherwise.
    */
+  /** Every {@code --registry} value, each possibly a comma-separated list, in order. */
+  static List<URI> registries(List<String> values) {
+    List<URI> out = new ArrayList<>();
+    for (String v : values) {
+      for (String u : v.split(",")) {
+        if (!u.isBlank()) {
+          out.add(URI.create(u.strip()));
+        }
+      }
+    }
+    return out;
+  }
+
   public static void main(String[] args) throws Exception {
     Map<String, List<String>> a = Args.parse(args);
     List<String> images = a.getOrDefault("image", List.of("bench/app:v1"));
     String counters = Args.one(a, "counters", null);
-    Options o = new Options(URI.create(Args.one(a, "registry", "http://127.0.0.1:5000")), images,
+    Options o = new Options(registries(a.getOrDefault("registry", List.of("http://127.0.0.1:5000"))), images,
         Integer.parseInt(Args.one(a, "nodes", "10")), Integer.parseInt(Args.one(a, "parallel", "3")),
         Duration.ofSeconds(Long.parseLong(Args.one(a, "deadline-s", "300"))),
         counters == null ? null : URI.create(counters), Integer.parseInt(Args.one(a, "clients", "4")),

@@ -251,12 +251,125 @@ public final class Report {
     return sb.toString();
   }
 
+  // ---- the cluster scenario (cluster.sh): its own section, kept when run.sh rewrites the file ----
+
+  static final String CLUSTER_BEGIN = "<!-- cluster-scenario:begin (written by proxy-bench/cluster.sh) -->";
+  static final String CLUSTER_END = "<!-- cluster-scenario:end -->";
+
+  /**
+   * One row per cluster scenario (the simulator's {@code target} column names it); instances from
+   * {@code meta}'s {@code instances.<scenario>}; upstream bytes against the {@code single} row's.
+   */
+  static String clusterTable(List<Row> rows, Properties meta) {
+    double single = rows.stream().filter(r -> r.get("target").equals("single"))
+        .mapToDouble(r -> r.num("upstream_bytes")).findFirst().orElse(Double.NaN);
+    StringBuilder sb = new StringBuilder();
+    sb.append("| scenario | instances | nodes ok | wall s | pull p50 ms | p90 ms | p99 ms "
+        + "| upstream blob GETs | max GETs per blob | image blobs | upstream MiB | upstream bytes vs single |\n");
+    sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (Row r : rows) {
+      sb.append("| ").append(r.get("target"))
+          .append(" | ").append(meta.getProperty("instances." + r.get("target"), ""))
+          .append(" | ").append(r.get("ok")).append('/').append(r.get("nodes"))
+          .append(" | ").append(num(r.num("wall_ms") / 1000, "%.2f"))
+          .append(" | ").append(r.get("p50_ms"))
+          .append(" | ").append(r.get("p90_ms"))
+          .append(" | ").append(r.get("p99_ms"))
+          .append(" | ").append(r.get("upstream_blob_gets"))
+          .append(" | ").append(r.get("max_gets_per_blob"))
+          .append(" | ").append(r.get("image_blobs"))
+          .append(" | ").append(mib(r.num("upstream_bytes")))
+          .append(" | ").append(ratio(r.num("upstream_bytes"), single))
+          .append(" |\n");
+    }
+    return sb.toString();
+  }
+
+  /** The whole cluster section, markers included. */
+  static String clusterSection(List<Row> rows, Properties meta) {
+    StringBuilder md = new StringBuilder();
+    md.append(CLUSTER_BEGIN).append("\n## Cluster scenario\n\n")
+        .append("Measured by `proxy-bench/cluster.sh` (written by `io.wharf.bench.Report --cluster`; ")
+        .append("a re-run replaces this section only, and `run.sh` keeps it). One synthetic upstream ")
+        .append("on the same WAN uplink as above; per scenario fresh Wharf processes with empty stores, ")
+        .append("a separate cold image, and N nodes spread round-robin over the entry instances ")
+        .append("(node i pulls through instance i mod k, as a Service would spread them):\n\n")
+        .append("- **single**: one Wharf (the baseline);\n")
+        .append("- **independent-3**: three Wharfs that know nothing of each other (what a site has ")
+        .append("without `peers:`; up to three upstream GETs per blob);\n")
+        .append("- **peers-3**: three Wharfs with `peers:` (static members, shared token);\n")
+        .append("- **hierarchy-3x1**: three cluster Wharfs whose upstream is one site Wharf ")
+        .append("(`kind: wharf`), which alone talks to the upstream; nodes pull through the cluster ")
+        .append("Wharfs.\n\n")
+        .append("Upstream blob GETs and bytes are counted by the synthetic upstream (for hierarchy: ")
+        .append("the site Wharf's GETs). Every node verifies the sha256 of every blob.\n\n")
+        .append("| | |\n|---|---|\n");
+    for (String k : List.of("command", "date", "commit", "nproc", "memory", "cpu", "jdk", "wan",
+        "image", "nodes", "deadline_s", "wharf_opts", "load_before", "load_after", "duration_s")) {
+      String v = meta.getProperty(k);
+      if (v != null) {
+        md.append("| ").append(k).append(" | ")
+            .append(k.equals("command") ? "`" + v + "`" : v.replace("|", "\\|")).append(" |\n");
+      }
+    }
+    md.append('\n').append(clusterTable(rows, meta));
+    List<Row> failed = rows.stream().filter(r -> !r.get("first_error").isEmpty()).toList();
+    if (!failed.isEmpty()) {
+      md.append("\nFirst failure per scenario:\n\n");
+      failed.forEach(r -> md.append("- ").append(r.get("target")).append(": `")
+          .append(r.get("first_error").replace("`", "'")).append("`\n"));
+    }
+    return md.append('\n').append(CLUSTER_END).append('\n').toString();
+  }
+
+  /** The marked cluster section of {@code doc}, markers included; "" when it has none. */
+  static String clusterSectionOf(String doc) {
+    int b = doc.indexOf(CLUSTER_BEGIN);
+    int e = b < 0 ? -1 : doc.indexOf(CLUSTER_END, b);
+    return e < 0 ? "" : doc.substring(b, e + CLUSTER_END.length()) + "\n";
+  }
+
+  /** {@code doc} with its marked cluster section replaced by {@code section}, or with it appended. */
+  static String withClusterSection(String doc, String section) {
+    int b = doc.indexOf(CLUSTER_BEGIN);
+    int e = b < 0 ? -1 : doc.indexOf(CLUSTER_END, b);
+    if (e < 0) {
+      return doc + (doc.isEmpty() || doc.endsWith("\n\n") ? "" : doc.endsWith("\n") ? "\n" : "\n\n")
+          + section;
+    }
+    int after = e + CLUSTER_END.length();
+    if (after < doc.length() && doc.charAt(after) == '\n') {
+      after++;
+    }
+    return doc.substring(0, b) + section + doc.substring(after);
+  }
+
+  /** {@code Report --cluster results.tsv --meta meta.properties --out BENCHMARKS.md}. */
+  static void cluster(Map<String, List<String>> a) throws IOException {
+    List<Row> rows = readTsv(Path.of(Args.one(a, "cluster", "cluster.tsv")));
+    Properties meta = new Properties();
+    String metaPath = Args.one(a, "meta", null);
+    if (metaPath != null) {
+      meta.load(new StringReader(Files.readString(Path.of(metaPath))));
+    }
+    Path out = Path.of(Args.one(a, "out", "BENCHMARKS.md"));
+    String doc = Files.exists(out) ? Files.readString(out) : "# Benchmarks\n\n";
+    Files.writeString(out, withClusterSection(doc, clusterSection(rows, meta)), StandardCharsets.UTF_8);
+    System.out.println(clusterTable(rows, meta));
+  }
+
   /**
    * {@code Report --results results.tsv --wrk wrk.tsv [--slow slow.tsv] --meta meta.properties
-   * [--jmh jmh.txt] [--notes notes.md] --out BENCHMARKS.md}; also prints the tables.
+   * [--jmh jmh.txt] [--notes notes.md] --out BENCHMARKS.md}; also prints the tables. Keeps the
+   * cluster section ({@link #cluster}) of the file it replaces. With {@code --cluster}: writes
+   * only that section.
    */
   public static void main(String[] args) throws IOException {
     Map<String, List<String>> a = Args.parse(args);
+    if (a.containsKey("cluster")) {
+      cluster(a);
+      return;
+    }
     List<Row> pulls = readTsv(Path.of(Args.one(a, "results", "results.tsv")));
     String wrkPath = Args.one(a, "wrk", null);
     List<Row> wrk = readTsv(wrkPath == null ? null : Path.of(wrkPath));
@@ -379,7 +492,12 @@ public final class Report {
     if (jmh != null) {
       md.append("Quick settings, same run and machine as above:\n\n```\n").append(jmh.strip()).append("\n```\n");
     }
-    Files.writeString(Path.of(Args.one(a, "out", "BENCHMARKS.md")), md.toString(), StandardCharsets.UTF_8);
+    Path out = Path.of(Args.one(a, "out", "BENCHMARKS.md"));
+    String kept = Files.exists(out) ? clusterSectionOf(Files.readString(out)) : "";
+    if (!kept.isEmpty()) {
+      md.append('\n').append(kept);
+    }
+    Files.writeString(out, md.toString(), StandardCharsets.UTF_8);
     System.out.println(pullTable(pulls));
     System.out.println(ratioTable(pulls));
     if (!wrk.isEmpty()) {

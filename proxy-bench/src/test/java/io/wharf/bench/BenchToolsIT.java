@@ -212,6 +212,22 @@ class BenchToolsIT {
   }
 
   @Test
+  void simulator_twoRegistries_nodesSpreadRoundRobin() throws Exception {
+    SyntheticRegistry.Image img = synth.images().get(0);
+    try (SyntheticRegistry other = SyntheticRegistry.start(List.of(img.spec()), "127.0.0.1", 0, 0,
+        Duration.ZERO)) {
+      PullSimulator.Result r = PullSimulator.run(new PullSimulator.Options(
+          List.of(URI.create(synth.url()), URI.create(other.url())), List.of("bench/app:v1"), 7, 3,
+          Duration.ofSeconds(30), null, 2, 1.0, 42));
+      assertThat(r.failed()).as(r.summary()).isZero();
+      // nodes 0, 2, 4, 6 through the first, 1, 3, 5 through the second
+      assertThat(synth.blobGets(img.config())).isEqualTo(4);
+      assertThat(other.blobGets(img.config())).isEqualTo(3);
+      assertThat(r.summary()).contains("spread round-robin over 2 registries");
+    }
+  }
+
+  @Test
   void slowClients_throughWharf_allHeld_drainedOnesVerify_heapSampled(@TempDir Path store)
       throws Exception {
     try (WharfServer wharf = WharfServer.start(WharfConfig.parse(wharfYaml(store)))) {

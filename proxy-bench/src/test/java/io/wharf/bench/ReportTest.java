@@ -20,16 +20,21 @@ class ReportTest {
         upBytes, "12", error, images, imageBytes, range, resets);
   }
 
-  private static List<Report.Row> pulls(Path dir) throws Exception {
+  /** A results file of {@code lines} (each from {@link #pullLine}) under the simulator's header. */
+  private static List<Report.Row> rows(Path dir, String... lines) throws Exception {
     Path p = dir.resolve("results.tsv");
-    Files.writeString(p, PullSimulator.TSV_HEADER + "\n"
-        + pullLine("wharf", "zipf-200", "10", "0", "60", "1", Long.toString(8L << 20),
-            Long.toString(8L << 20), "7", "0", "0", "") + "\n"
-        + pullLine("wharf", "failing-100", "10", "0", "11", "2", Long.toString(4L << 20),
-            Long.toString(4L << 20), "1", "5", "5", "") + "\n"
-        + pullLine("nginx", "failing-100", "7", "3", "11", "2", Long.toString(6L << 20),
-            Long.toString(4L << 20), "1", "0", "5", "IOException: closed | early") + "\n");
+    Files.writeString(p, PullSimulator.TSV_HEADER + "\n" + String.join("\n", lines) + "\n");
     return Report.readTsv(p);
+  }
+
+  private static List<Report.Row> pulls(Path dir) throws Exception {
+    return rows(dir,
+        pullLine("wharf", "zipf-200", "10", "0", "60", "1", Long.toString(8L << 20),
+            Long.toString(8L << 20), "7", "0", "0", ""),
+        pullLine("wharf", "failing-100", "10", "0", "11", "2", Long.toString(4L << 20),
+            Long.toString(4L << 20), "1", "5", "5", ""),
+        pullLine("nginx", "failing-100", "7", "3", "11", "2", Long.toString(6L << 20),
+            Long.toString(4L << 20), "1", "0", "5", "IOException: closed | early"));
   }
 
   @Test
@@ -72,5 +77,42 @@ class ReportTest {
     String t = Report.slowTable(Report.readTsv(p));
     assertThat(t).contains("| wharf | `-Xmx256m` | 10000 / 10000 / 10000 | 12.5 | 0 | 4096 | 196 / 240 | 100/100 | 180 | 40 | 16 | 420 |  |");
     assertThat(t).contains("| nginx |  | 9980 / 9990 / 10000 | 3.0 | 20 | 4096 | 0 / 240 | 99/100 |  |  |  | 60 | `closed by the server` |");
+  }
+
+  private static List<Report.Row> clusterRows(Path dir) throws Exception {
+    return rows(dir,
+        pullLine("single", "cold-10", "10", "0", "6", "1", Long.toString(4L << 20),
+            Long.toString(4L << 20), "1", "0", "0", ""),
+        pullLine("independent-3", "cold-10", "10", "0", "18", "3", Long.toString(12L << 20),
+            Long.toString(4L << 20), "1", "0", "0", ""),
+        pullLine("peers-3", "cold-10", "9", "1", "6", "1", Long.toString(4L << 20),
+            Long.toString(4L << 20), "1", "0", "0", "deadline"));
+  }
+
+  @Test
+  void clusterTable_instancesGetsAndRatioToSingle(@TempDir Path dir) throws Exception {
+    java.util.Properties meta = new java.util.Properties();
+    meta.setProperty("instances.independent-3", "3");
+    String t = Report.clusterTable(clusterRows(dir), meta);
+    assertThat(t).contains("| single |  | 10/10 | 1.50 | 1200.0 | 1300.0 | 1400.0 | 6 | 1 | 6 | 4.0 | 1.0× |")
+        .contains("| independent-3 | 3 | 10/10 | 1.50 | 1200.0 | 1300.0 | 1400.0 | 18 | 3 | 6 | 12 | 3.0× |")
+        .contains("| peers-3 |  | 9/10 |");
+  }
+
+  @Test
+  void clusterSection_replacedInPlace_restOfFileUntouched(@TempDir Path dir) throws Exception {
+    java.util.Properties meta = new java.util.Properties();
+    meta.setProperty("command", "NODES=10 proxy-bench/cluster.sh");
+    String section = Report.clusterSection(clusterRows(dir), meta);
+    assertThat(section).startsWith(Report.CLUSTER_BEGIN).endsWith(Report.CLUSTER_END + "\n")
+        .contains("| command | `NODES=10 proxy-bench/cluster.sh` |")
+        .contains("- peers-3: `deadline`");
+    String doc = "# Benchmarks\n\n## Pulls\n\ntable\n";
+    String once = Report.withClusterSection(doc, section);
+    assertThat(once).isEqualTo(doc + "\n" + section);
+    String twice = Report.withClusterSection(once + "## After\n", "NEW\n");
+    assertThat(twice).isEqualTo(doc + "\nNEW\n## After\n");
+    assertThat(Report.clusterSectionOf(once)).isEqualTo(section);
+    assertThat(Report.clusterSectionOf(doc)).isEmpty();
   }
 }
