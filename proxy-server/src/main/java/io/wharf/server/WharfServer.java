@@ -211,6 +211,7 @@ public final class WharfServer implements AutoCloseable {
       services.blobs().routing(peers);
     }
     services.ready.set(true);
+    config.ambiguousRegistries().forEach(w -> log.warn("{}", w));
     log.info("Wharf listening on {} ({}, {}), upstreams {}, default {}", listener.localAddress(),
         Epoll.isAvailable() ? "epoll" : "nio", config.server().tls() == null ? "plain HTTP" : "TLS",
         config.upstreams().stream().map(u -> u.name() + "=" + u.url()).toList(),

@@ -191,6 +191,22 @@ public record UpstreamConfig(
     return URI.create(url);
   }
 
+  /** The registry names this upstream claims for {@code ?ns=}: its name, hosts and URL host. */
+  @com.fasterxml.jackson.annotation.JsonIgnore
+  public List<String> registryNames() {
+    List<String> out = new java.util.ArrayList<>();
+    out.add(name);
+    out.addAll(hosts == null ? List.of() : hosts);
+    if (kind != Kind.wharf && url != null) {
+      URI u = baseUri();
+      if (u.getHost() != null) {
+        // Clients name a registry on a non-default port as host:port.
+        out.add(u.getHost().toLowerCase(Locale.ROOT) + (u.getPort() == -1 ? "" : ":" + u.getPort()));
+      }
+    }
+    return out;
+  }
+
   /**
    * True for Docker Hub, where single-component names get {@code library/}: by URL, or a parent
    * Wharf entry named {@code docker.io} (the parent's own Docker Hub upstream would add it too,

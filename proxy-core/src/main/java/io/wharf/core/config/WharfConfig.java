@@ -371,4 +371,31 @@ public record WharfConfig(
       return new HostPort(host, port);
     }
   }
+
+  /**
+   * Registry names more than one upstream answers to: containerd's {@code ?ns=<name>} selects the
+   * first of them, so clients reach the others only through their path prefix. Legitimate (two
+   * upstreams on one registry with different credentials), but worth a warning: a containerd
+   * node configured for that registry always lands on the first.
+   */
+  public List<String> ambiguousRegistries() {
+    List<String> out = new ArrayList<>();
+    List<UpstreamConfig> ups = upstreams();
+    for (int i = 1; i < ups.size(); i++) {
+      UpstreamConfig later = ups.get(i);
+      Set<String> reported = new HashSet<>();
+      for (String key : later.registryNames()) {
+        for (int j = 0; j < i; j++) {
+          UpstreamConfig earlier = ups.get(j);
+          if (earlier.answersTo(key) && reported.add(earlier.name())) {
+            out.add("upstreams '" + earlier.name() + "' and '" + later.name()
+                + "' both answer to registry '" + key + "': ?ns=" + key + " selects '"
+                + earlier.name() + "'; clients reach '" + later.name()
+                + "' only through its path prefix /v2/" + later.name() + "/...");
+          }
+        }
+      }
+    }
+    return out;
+  }
 }

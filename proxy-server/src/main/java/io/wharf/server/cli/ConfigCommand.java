@@ -34,6 +34,10 @@ final class ConfigCommand implements Runnable {
         WharfConfig cfg = WharfConfig.load(file).checkSecrets(System.getenv());
         spec.commandLine().getOut().print(Masking.render(cfg));
         spec.commandLine().getOut().flush();
+        for (String w : cfg.ambiguousRegistries()) {
+          spec.commandLine().getErr().println("wharf: warning: " + w);
+        }
+        spec.commandLine().getErr().flush();
         return 0;
       } catch (ConfigException e) {
         spec.commandLine().getErr().println("wharf: " + e.getMessage());

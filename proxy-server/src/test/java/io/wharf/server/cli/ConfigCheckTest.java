@@ -79,4 +79,21 @@ class ConfigCheckTest {
       assertThat(r.out()).contains(flag);
     }
   }
+
+  @Test
+  void check_twoUpstreamsOnOneRegistry_warnsWhichOneNsSelects() throws Exception {
+    Path f = dir.resolve("two.yaml");
+    Files.writeString(f, "upstreams:\n"
+        + "  - name: open\n    url: http://127.0.0.1:5610\n"
+        + "  - name: team\n    url: http://127.0.0.1:5610\n"
+        + "  - name: other\n    url: http://127.0.0.1:5611\n");
+    Run r = run("config", "check", f.toString());
+    assertThat(r.exit()).isZero();
+    assertThat(r.err()).contains("upstreams 'open' and 'team' both answer to registry "
+        + "'127.0.0.1:5610'").contains("/v2/team/").doesNotContain("'other'");
+    Path clean = dir.resolve("clean.yaml");
+    Files.writeString(clean, "upstreams:\n  - name: a\n    url: http://127.0.0.1:5610\n"
+        + "  - name: b\n    url: http://127.0.0.1:5611\n");
+    assertThat(run("config", "check", clean.toString()).err()).doesNotContain("warning");
+  }
 }
