@@ -68,6 +68,8 @@ public final class WharfServer implements AutoCloseable {
   private final RepositoryLinks links;
   private final ExecutorService diskExecutor;
   private final ExecutorService httpExecutor;
+  /** Prefetch resolution and job bookkeeping: apart from the disk executor client requests use. */
+  private final ExecutorService prefetchExecutor;
   private final ScheduledExecutorService scheduler;
   private final List<RegistryClient> clients = new ArrayList<>();
   private final Services services;
@@ -86,6 +88,7 @@ public final class WharfServer implements AutoCloseable {
     long t0 = System.nanoTime();
     this.diskExecutor = boundedPool("wharf-disk", 16, 100_000);
     this.httpExecutor = boundedPool("wharf-upstream", 8, 100_000);
+    this.prefetchExecutor = boundedPool("wharf-prefetch", 2, 100_000);
     this.scheduler = Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("wharf-timer", true));
     PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     WharfMeters meters = new WharfMeters(prometheus);
@@ -95,6 +98,7 @@ public final class WharfServer implements AutoCloseable {
     } catch (RuntimeException e) {
       diskExecutor.shutdown();
       httpExecutor.shutdown();
+      prefetchExecutor.shutdown();
       scheduler.shutdownNow();
       throw e;
     }
@@ -124,6 +128,7 @@ public final class WharfServer implements AutoCloseable {
       store.close();
       diskExecutor.shutdown();
       httpExecutor.shutdown();
+      prefetchExecutor.shutdown();
       scheduler.shutdownNow();
       throw e;
     }
@@ -221,8 +226,9 @@ public final class WharfServer implements AutoCloseable {
   private void bindAdmin() {
     WharfConfig.HostPort hp = WharfConfig.HostPort.parse(config.admin().listen(), "admin.listen");
     io.wharf.core.prefetch.PrefetchJobs jobs = new io.wharf.core.prefetch.PrefetchJobs(
-        new io.wharf.core.prefetch.ImageResolver(services.router(), services.manifests()),
-        services.blobs(), store.pins(), diskExecutor, System::currentTimeMillis);
+        new io.wharf.core.prefetch.ImageResolver(services.router(), services.manifests(),
+            prefetchExecutor),
+        services.blobs(), store.pins(), prefetchExecutor, System::currentTimeMillis);
     io.wharf.server.handler.AdminHandler handler = new io.wharf.server.handler.AdminHandler(
         services, config.admin().resolveToken(System.getenv()),
         new io.wharf.server.handler.AdminApi(services, jobs), isLoopback(hp.host()));
@@ -320,6 +326,7 @@ public final class WharfServer implements AutoCloseable {
       peers.close();
     }
     scheduler.shutdownNow();
+    prefetchExecutor.shutdown();
     diskExecutor.shutdown();
     httpExecutor.shutdown();
     try {

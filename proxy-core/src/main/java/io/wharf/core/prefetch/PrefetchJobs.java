@@ -36,8 +36,10 @@ import org.slf4j.LoggerFactory;
  * upstream download. The job holds its reader until the fetch completes (verified and stored),
  * then lets go.
  *
- * <p>Nothing blocks: callbacks of the fetch hand off to the disk executor, pins are written
- * there. Progress (bytes of finished blobs plus what in-flight ones have on disk) is read from a
+ * <p>Nothing blocks: callbacks of the fetch hand off to the executor given, pins are written
+ * there. In Wharf that is a small pool of its own ({@code wharf-prefetch}), never the disk
+ * executor that client requests wait on, so jobs (even pathological ones, see
+ * {@link ImageResolver} for the limits on resolving) cannot starve the registry port. Progress (bytes of finished blobs plus what in-flight ones have on disk) is read from a
  * snapshot under the job's lock. Finished jobs are kept {@link #KEEP_FINISHED_MILLIS} and at most
  * {@link #MAX_JOBS} jobs exist at once (the oldest finished go first).
  */
@@ -100,9 +102,10 @@ public final class PrefetchJobs {
 
   /** Resolves images and pins them without fetching; the pins written. */
   public CompletableFuture<List<Pins.Pin>> pin(List<String> images, List<Platform> platforms) {
+    ImageResolver.Session session = resolver.session(platforms);
     List<CompletableFuture<ImageResolver.Resolved>> all = new ArrayList<>();
     for (String image : images) {
-      all.add(resolver.resolve(image, platforms));
+      all.add(session.resolve(image));
     }
     return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
         .thenApplyAsync(v -> {
@@ -190,9 +193,10 @@ public final class PrefetchJobs {
     }
 
     private void run() {
+      ImageResolver.Session session = resolver.session(platforms);
       List<CompletableFuture<Void>> all = new ArrayList<>();
       for (String image : images) {
-        all.add(resolver.resolve(image, platforms)
+        all.add(session.resolve(image)
             .handleAsync((r, err) -> {
               if (err != null) {
                 error(image + ": " + unwrap(err).getMessage());
