@@ -203,6 +203,50 @@ class AdminApiIT extends WharfOnScriptedUpstream {
     assertThat(admin("GET", "/admin/prefetch/0000", null).status()).isEqualTo(404);
   }
 
+  /**
+   * Twenty jobs and a pin of a fan-out chain (4 levels of 100 entries all naming the level below:
+   * 10^8 paths, 5 distinct manifests) finish quickly, each distinct manifest fetched upstream
+   * once, and an ordinary manifest request on the registry port is answered meanwhile.
+   */
+  @Test
+  @Timeout(60)
+  void prefetch_fanOutIndexChain_eachManifestOnce_registryStillAnswers() throws Exception {
+    startWithAdmin("");
+    TestImages.Image image = TestImages.image(81, 40_000, 30_000);
+    List<Digest> levels = TestImages.publishFanOut(upstream, "fan/out", image, 100, 4);
+    TestImages.Image other = TestImages.image(82, 10_000);
+    TestImages.publish(upstream, "team/other", "1", other);
+
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      Reply started = admin("POST", "/admin/prefetch", "{\"images\":[\"fan/out:l3\"]}");
+      assertThat(started.status()).as("%s", started.json()).isEqualTo(202);
+      ids.add(started.json().path("id").asText());
+    }
+    HttpResponse<byte[]> manifest = client.get("/v2/team/other/manifests/1", "Accept",
+        INDEX_ACCEPT);
+    assertThat(manifest.statusCode()).isEqualTo(200);
+    assertThat(manifest.body()).isEqualTo(other.manifest());
+    Reply pin = admin("POST", "/admin/pins", "{\"images\":[\"fan/out:l2\"]}");
+    assertThat(pin.status()).as("%s", pin.json()).isEqualTo(201);
+    assertThat(pin.json().path("pins").get(0).path("digests").size()).isEqualTo(4 + 3);
+
+    for (String id : ids) {
+      JsonNode done = awaitJob(id);
+      assertThat(done.path("state").asText()).as("%s", done).isEqualTo("done");
+      assertThat(done.path("blobsTotal").asInt()).isEqualTo(3);
+      assertThat(done.path("resolved").get(0).path("manifests").asInt()).isEqualTo(5);
+      assertThat(done.path("bytesDone").asLong()).isEqualTo(bytesOf(image));
+    }
+    for (Digest d : List.of(levels.get(2), levels.get(1), levels.get(0), image.manifestDigest())) {
+      assertThat(upstream.count("GET /v2/fan/out/manifests/" + d)).as("%s", upstream.counts())
+          .isEqualTo(1);
+    }
+    for (Digest d : blobsOf(image)) {
+      assertThat(upstream.blobGets(d)).isEqualTo(1);
+    }
+  }
+
   @Test
   void pins_surviveEvictionPressureFromTinyTier_unpinnedAreEvicted() throws Exception {
     startWithAdmin("      maxSize: 400KiB\n");

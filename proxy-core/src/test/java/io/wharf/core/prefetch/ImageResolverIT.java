@@ -7,13 +7,11 @@ import io.wharf.core.config.UpstreamConfig;
 import io.wharf.core.manifest.ManifestService;
 import io.wharf.core.metrics.WharfMeters;
 import io.wharf.core.oci.Digest;
-import io.wharf.core.oci.MediaTypes;
 import io.wharf.core.store.DiskStore;
 import io.wharf.core.testing.ScriptedUpstream;
 import io.wharf.core.testing.TestImages;
 import io.wharf.core.upstream.RegistryClient;
 import io.wharf.core.upstream.UpstreamRouter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,7 +45,7 @@ class ImageResolverIT {
   private ManifestService manifests;
   private TestImages.Image image;
   /** l0 .. l3: l0 lists the image K times, each level lists the one below K times. */
-  private final List<Digest> levels = new ArrayList<>();
+  private List<Digest> levels;
 
   @BeforeEach
   void start() throws Exception {
@@ -57,22 +55,7 @@ class ImageResolverIT {
     router = new UpstreamRouter(List.of(client), "up");
     manifests = ManifestService.create(DiskStore.open(root), disk, WharfMeters.noop());
     image = TestImages.image(5, 1000, 2000);
-    TestImages.publish(upstream, REPO, "image", image);
-    Digest below = image.manifestDigest();
-    String belowType = MediaTypes.OCI_MANIFEST;
-    for (int level = 0; level < 4; level++) {
-      StringBuilder sb = new StringBuilder("{\"schemaVersion\":2,\"mediaType\":\"")
-          .append(MediaTypes.OCI_INDEX).append("\",\"manifests\":[");
-      for (int i = 0; i < K; i++) {
-        sb.append(i == 0 ? "" : ",").append("{\"mediaType\":\"").append(belowType)
-            .append("\",\"digest\":\"").append(below).append("\",\"size\":1")
-            .append(",\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}}");
-      }
-      below = upstream.putManifest(REPO, "l" + level, MediaTypes.OCI_INDEX,
-          sb.append("]}").toString().getBytes(StandardCharsets.UTF_8));
-      belowType = MediaTypes.OCI_INDEX;
-      levels.add(below);
-    }
+    levels = TestImages.publishFanOut(upstream, REPO, image, K, 4);
   }
 
   @AfterEach

@@ -102,4 +102,31 @@ public final class TestImages {
     image.layers().forEach(upstream::putBlob);
     upstream.putManifest(repo, tag, MediaTypes.OCI_MANIFEST, image.manifest());
   }
+
+  /**
+   * Publishes a fan-out chain: {@code image} (by digest) and {@code levels} indexes tagged
+   * {@code l0, l1, ...}, where l0 lists the image {@code k} times (as linux/amd64) and each
+   * further level lists the one below {@code k} times. Returns the index digests, l0 first.
+   */
+  public static List<Digest> publishFanOut(ScriptedUpstream upstream, String repo, Image image,
+      int k, int levels) {
+    publish(upstream, repo, image.manifestDigest().toString(), image);
+    List<Digest> out = new ArrayList<>();
+    Digest below = image.manifestDigest();
+    String belowType = MediaTypes.OCI_MANIFEST;
+    for (int level = 0; level < levels; level++) {
+      StringBuilder sb = new StringBuilder("{\"schemaVersion\":2,\"mediaType\":\"")
+          .append(MediaTypes.OCI_INDEX).append("\",\"manifests\":[");
+      for (int i = 0; i < k; i++) {
+        sb.append(i == 0 ? "" : ",").append("{\"mediaType\":\"").append(belowType)
+            .append("\",\"digest\":\"").append(below).append("\",\"size\":1")
+            .append(",\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}}");
+      }
+      below = upstream.putManifest(repo, "l" + level, MediaTypes.OCI_INDEX,
+          sb.append("]}").toString().getBytes(StandardCharsets.UTF_8));
+      belowType = MediaTypes.OCI_INDEX;
+      out.add(below);
+    }
+    return out;
+  }
 }
