@@ -247,6 +247,51 @@ class AdminApiIT extends WharfOnScriptedUpstream {
     }
   }
 
+  /**
+   * Cancelling a job drops its queued blobs at once; a blob it was fetching still reaches the
+   * client that joined that download, and a finished job cannot be cancelled again.
+   */
+  @Test
+  void cancelPrefetch_dropsQueuedBlobs_inFlightDownloadStillServesItsClient() throws Exception {
+    startWithAdmin("");
+    TestImages.Image image = TestImages.image(83, 200_000, 200_000, 200_000, 200_000, 200_000,
+        200_000);
+    TestImages.publish(upstream, "team/big", "1", image);
+    var gate = new java.util.concurrent.CountDownLatch(1);
+    List<Digest> layers = new ArrayList<>();
+    for (int i = 0; i < image.layers().size(); i++) {
+      layers.add(image.layerDigest(i));
+      upstream.script(image.layerDigest(i)).gate = gate;
+      upstream.script(image.layerDigest(i)).gateAfter = 10_000;
+    }
+    var inFlight = server.services().blobs().inFlight();
+
+    Reply started = admin("POST", "/admin/prefetch", "{\"images\":[\"team/big:1\"]}");
+    String id = started.json().path("id").asText();
+    // Config done, four layers held at the gate, two queued behind them.
+    await().until(() -> layers.stream().filter(d -> inFlight.get(d) != null).count() == 4);
+    Digest fetching = layers.stream().filter(d -> inFlight.get(d) != null).findFirst().get();
+    var pull = client.getHashed("/v2/team/big/blobs/" + fetching);
+    await().until(() -> inFlight.get(fetching).readers() >= 2);
+
+    Reply cancelled = admin("DELETE", "/admin/prefetch/" + id, null);
+    assertThat(cancelled.status()).as("%s", cancelled.json()).isEqualTo(200);
+    assertThat(cancelled.json().path("state").asText()).isEqualTo("cancelled");
+    assertThat(cancelled.json().path("blobsTotal").asInt()).isEqualTo(5);
+    gate.countDown();
+
+    assertThat(pull.get().digest()).isEqualTo(fetching.toString());
+    await().until(() -> admin("GET", "/admin/prefetch/" + id, null).json()
+        .path("blobsDone").asInt() == 5);
+    assertThat(admin("GET", "/admin/prefetch/" + id, null).json().path("state").asText())
+        .isEqualTo("cancelled");
+    assertThat(layers.stream().filter(d -> upstream.blobGets(d) == 0).count())
+        .as("queued blobs never fetched: %s", upstream.counts()).isEqualTo(2);
+    Reply again = admin("DELETE", "/admin/prefetch/" + id, null);
+    assertThat(again.status()).isEqualTo(409);
+    assertThat(again.json().toString()).contains("already finished (cancelled)");
+  }
+
   @Test
   void pins_surviveEvictionPressureFromTinyTier_unpinnedAreEvicted() throws Exception {
     startWithAdmin("      maxSize: 400KiB\n");

@@ -42,6 +42,10 @@ import org.slf4j.LoggerFactory;
  * {@link ImageResolver} for the limits on resolving) cannot starve the registry port. Progress (bytes of finished blobs plus what in-flight ones have on disk) is read from a
  * snapshot under the job's lock. Finished jobs are kept {@link #KEEP_FINISHED_MILLIS} and at most
  * {@link #MAX_JOBS} jobs exist at once (the oldest finished go first).
+ *
+ * <p>{@link Job#cancel()} ends a running job at once: queued blobs are dropped and nothing more
+ * is started or pinned; blobs already being fetched finish for whoever else reads them (the job
+ * lets go of its readers as they complete).
  */
 public final class PrefetchJobs {
   private static final Logger log = LoggerFactory.getLogger(PrefetchJobs.class);
@@ -60,7 +64,8 @@ public final class PrefetchJobs {
   public enum State {
     running,
     done,
-    failed
+    failed,
+    cancelled
   }
 
   private final ImageResolver resolver;
@@ -211,7 +216,7 @@ public final class PrefetchJobs {
     }
 
     private void resolvedOne(String image, ImageResolver.Resolved r) {
-      if (pin) {
+      if (pin && !cancelled()) {
         try {
           pins.put(pinOf(r, platforms));
         } catch (RuntimeException e) {
@@ -222,7 +227,7 @@ public final class PrefetchJobs {
         long bytes = 0;
         for (Map.Entry<Digest, Long> e : r.blobs().entrySet()) {
           bytes += Math.max(0, e.getValue());
-          if (queued.add(e.getKey())) {
+          if (state == State.running && queued.add(e.getKey())) {
             queue.add(new Wanted(e.getKey(), e.getValue(), r.client(), r.repository(), image));
             blobsTotal++;
             bytesTotal += Math.max(0, e.getValue());
@@ -240,7 +245,7 @@ public final class PrefetchJobs {
       List<Wanted> start = new ArrayList<>();
       boolean finished = false;
       synchronized (this) {
-        while (running < BLOB_CONCURRENCY && !queue.isEmpty()) {
+        while (state == State.running && running < BLOB_CONCURRENCY && !queue.isEmpty()) {
           Wanted w = queue.poll();
           running++;
           start.add(w);
@@ -319,6 +324,33 @@ public final class PrefetchJobs {
           }
         });
       }
+    }
+
+    private synchronized boolean cancelled() {
+      return state == State.cancelled;
+    }
+
+    /**
+     * Cancels a running job: drops the blobs not yet started, starts and pins nothing more.
+     * Returns false when the job had already finished.
+     */
+    public boolean cancel() {
+      int dropped;
+      synchronized (this) {
+        if (state != State.running) {
+          return false;
+        }
+        dropped = queue.size();
+        for (Wanted w : queue) {
+          blobsTotal--;
+          bytesTotal -= Math.max(0, w.size());
+        }
+        queue.clear();
+        state = State.cancelled;
+        finishedAt = clock.getAsLong();
+      }
+      log.info("prefetch {} cancelled: {} blobs done, {} not started", id, blobsDone, dropped);
+      return true;
     }
 
     private synchronized void error(String message) {

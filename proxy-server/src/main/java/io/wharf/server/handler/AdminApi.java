@@ -35,6 +35,7 @@ import org.slf4j.LoggerFactory;
  * <pre>
  *   POST   /admin/prefetch                 {"images":[...],"platforms":[...],"pin":bool} → 202 {"id"}
  *   GET    /admin/prefetch/&lt;id&gt;            job state, blobs and bytes done/total, errors
+ *   DELETE /admin/prefetch/&lt;id&gt;            cancel a running job → its state (409 if finished)
  *   GET    /admin/pins                     every pin
  *   POST   /admin/pins                     {"images":[...],"platforms":[...]} → 201 the pins
  *   DELETE /admin/pins/&lt;upstream&gt;/&lt;repo&gt;(:&lt;tag&gt;|@&lt;digest&gt;)
@@ -144,12 +145,16 @@ public final class AdminApi {
       return CompletableFuture.completedFuture(prefetch(body));
     }
     if (path.startsWith("/admin/prefetch/")) {
-      allow(method, "GET");
+      allow(method, "GET", "DELETE");
       String id = path.substring("/admin/prefetch/".length());
       PrefetchJobs.Job job = jobs.get(id)
           .orElseThrow(() -> new AdminException(404, "no prefetch job " + shorten(id)
               + " (finished jobs are kept " + PrefetchJobs.KEEP_FINISHED_MILLIS / 60_000
               + " minutes)"));
+      if (method.equals("DELETE") && !job.cancel()) {
+        throw new AdminException(409, "prefetch job " + shorten(id) + " has already finished ("
+            + job.status().state() + ")");
+      }
       return CompletableFuture.completedFuture(Answer.ok(job.status()));
     }
     if (path.equals("/admin/pins")) {
