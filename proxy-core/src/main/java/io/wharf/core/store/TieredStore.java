@@ -169,9 +169,18 @@ public final class TieredStore implements AutoCloseable {
    * scheduling a promotion when a lower-tier blob proves hot. Blocking.
    */
   public Optional<SharedFile> openBlob(Digest d) {
-    // A pass that saw no move anywhere is conclusive; one that raced a move is repeated. Moves are
-    // finite (each one a copy of a blob), so under load this converges; the cap only guards bugs.
-    for (int attempt = 0; attempt < 1000; attempt++) {
+    // A pass that saw no move anywhere is conclusive; one that raced a move is repeated. Passes
+    // are microseconds and a move is a file copy, so a blob moving up and down on a loaded machine
+    // can outlast many passes: after the first thousand, each retry waits a little, for at most
+    // 2 s in all (the bound only guards bugs; a true miss pays it only while moves never stop).
+    long deadline = System.nanoTime() + 2_000_000_000L;
+    for (int attempt = 0; ; attempt++) {
+      if (attempt >= 1000) {
+        if (System.nanoTime() - deadline > 0) {
+          break;
+        }
+        java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+      }
       long movesBefore = moves.get();
       for (int i = 0; i < tiers.size(); i++) {
         DiskTier t = tiers.get(i);
