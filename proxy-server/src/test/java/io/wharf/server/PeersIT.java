@@ -32,6 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(120)
 class PeersIT {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PeersIT.class);
   private static final String TOKEN = "peer-s3cret";
   private static final int CLIENTS_PER_PEER = 5;
 
@@ -237,8 +238,8 @@ class PeersIT {
       assertThat(gets).as("upstream GETs of %s", d).isBetween(1, 3);
       total += gets;
     }
-    System.out.printf("PeersIT: peer stopped mid-fetch: %d upstream blob GETs for %d blobs, %d of"
-        + " them owned by the stopped peer (%d client pulls)%n", total, blobs.size(), victimOwns,
+    log.warn("peer stopped mid-fetch: {} upstream blob GETs for {} blobs, {} of them owned by"
+        + " the stopped peer ({} client pulls)", total, blobs.size(), victimOwns,
         pulls.size() + retry.size());
     // At most one more GET for each blob the stopped peer owned (its own fetch died with it; the
     // survivors' fetches, cut mid-body, resumed from the next owner, which coalesced them).
