@@ -63,6 +63,7 @@ public final class DiskStore implements AutoCloseable {
   private final Path tags;
   private final FileChannel lockChannel;
   private final FileLock lock;
+  private final OpenBlobFiles openFiles = new OpenBlobFiles();
 
   private DiskStore(Path root, FileChannel lockChannel, FileLock lock) {
     this.root = root;
@@ -217,10 +218,10 @@ public final class DiskStore implements AutoCloseable {
     }
   }
 
-  /** Opens a stored blob for reading, if present. */
+  /** Opens a stored blob for reading, if present; its readers share one descriptor. */
   public Optional<SharedFile> openBlob(Digest d) {
     try {
-      return Optional.of(SharedFile.open(blobPath(d)));
+      return Optional.of(openShared(d));
     } catch (NoSuchFileException e) {
       return Optional.empty();
     } catch (IOException e) {
@@ -277,6 +278,24 @@ public final class DiskStore implements AutoCloseable {
     return Files.exists(manifestTypePath(d));
   }
 
+  /**
+   * A reference to the stored blob {@code d}, one descriptor shared by all its current readers;
+   * {@link java.nio.file.NoSuchFileException} if it is not stored. The caller releases it.
+   */
+  SharedFile openShared(Digest d) throws IOException {
+    return openFiles.open(d, blobPath(d));
+  }
+
+  /** The file of {@code d} is being deleted or replaced: later readers open it afresh. */
+  void forgetOpen(Digest d) {
+    openFiles.forget(d);
+  }
+
+  /** Stored blobs open for reading now (tests, diagnostics). */
+  int openBlobCount() {
+    return openFiles.size();
+  }
+
   /** A stored manifest, re-verified against its digest (a corrupt file is removed, not served). */
   public Optional<StoredManifest> getManifest(Digest d) {
     try {
@@ -287,6 +306,7 @@ public final class DiskStore implements AutoCloseable {
       byte[] body = Files.readAllBytes(blobPath(d));
       if (!d.matches(d.newHasher().digest(body))) {
         log.error("stored manifest {} does not match its digest; removing it", d);
+        forgetOpen(d);
         Files.deleteIfExists(blobPath(d));
         Files.deleteIfExists(typePath);
         return Optional.empty();
@@ -359,6 +379,7 @@ public final class DiskStore implements AutoCloseable {
     try {
       boolean had = Files.deleteIfExists(manifestTypePath(d));
       if (had) {
+        forgetOpen(d);
         Files.deleteIfExists(blobPath(d));
         fsyncDir(blobPath(d).getParent());
       }

@@ -279,7 +279,7 @@ public final class DiskTier implements BlobTier {
     Path p = store.blobPath(d);
     SharedFile f;
     try {
-      f = SharedFile.open(p);
+      f = store.openShared(d);
     } catch (NoSuchFileException e) {
       if (hit.state() == LruIndex.State.PRESENT) {
         log.warn("tier {}: blob {} is indexed but its file is gone; forgetting it", name, d);
@@ -310,6 +310,7 @@ public final class DiskTier implements BlobTier {
     if (store.isManifest(d)) {
       return; // the same bytes are a stored manifest, which outlives blob eviction
     }
+    store.forgetOpen(d); // readers keep their descriptor; a later store of d opens the new file
     Files.deleteIfExists(store.blobPath(d));
   }
 
