@@ -7,6 +7,7 @@
 #   PROFILE=smoke proxy-bench/run.sh   # a minute or two: checks the plumbing, numbers mean little
 #   TARGETS="wharf nginx" proxy-bench/run.sh
 #   SLOW_CLIENTS=0 proxy-bench/run.sh  # without the slow-clients scenario
+#   SCENARIOS=none JMH=0 proxy-bench/run.sh  # only wrk and the slow clients
 #   TOKEN=1 proxy-bench/run.sh         # upstream demands anonymous Bearer tokens, like Docker Hub
 #
 # Scenarios (SCENARIOS, kind:nodes:size): cold, warm (the same image again), throttled (cold on
@@ -55,12 +56,12 @@ case "$PROFILE" in
   default)
     BIG=16m,8m,4m,2m,1m; MID=2m,1m,512k,256k,128k; SMALL=128k,64k,32k
     DEFAULT_SCENARIOS="cold:10:big cold:100:big warm:100:big cold:1000:mid cold:5000:small throttled:20:slow zipf:1000:mid failing:100:big"
-    SLOW_DEFAULTS=(10000 60 4m)
+    SLOW_DEFAULTS=(10000 150 4m)
     ;;
   reduced)
     BIG=8m,4m,2m,1m,512k; MID=1m,512k,256k,128k; SMALL=64k,32k,16k
     DEFAULT_SCENARIOS="cold:10:big cold:100:big warm:100:big cold:1000:mid throttled:20:slow zipf:200:mid failing:100:big"
-    SLOW_DEFAULTS=(10000 60 4m)
+    SLOW_DEFAULTS=(10000 150 4m)
     ;;
   smoke)
     BIG=2m,1m,512k; MID=256k,128k; SMALL=32k,16k
@@ -108,6 +109,7 @@ SYNTH_PORT=$(free_port)
 IMAGES=(--image "bench/warmup:v1=1m,512k,256k" --image "bench/slowclients:v1=$SLOW_BLOB")
 for s in $SCENARIOS; do
   IFS=: read -r kind n size <<<"$s"
+  [ "$kind" = none ] && continue
   case $size in big) sz=$BIG ;; mid) sz=$MID ;; small) sz=$SMALL ;; slow) sz=$BIG ;; esac
   case $kind in
     warm) continue ;;
@@ -145,13 +147,13 @@ EOF
   TARGET_PID=$!
 }
 # The slow-clients Wharf: every client is 127.0.0.1, so no per-address cap or request rate limit
-# (both are off by default; spelled out here); room for all of them;
-# a write-stall timeout shorter than the run, so a reader Wharf thought stalled would be dropped
-# (and counted) instead of surviving only because the run ended first.
+# (both are off by default; spelled out here); room for all of them. The write-stall timeout is
+# the default one (120 s), spelled out: the clients are held longer than that (SLOW_SECONDS), so a
+# reader Wharf thought stalled is dropped and counted instead of surviving because the run ended.
 WHARF_SLOW_SERVER="  maxConnections: 20000
   maxConnectionsPerClient: 0
   requestsPerSecond: 0
-  writeStallTimeout: 30s"
+  writeStallTimeout: 120s"
 
 start_docker_registry() {
   mkdir -p "$2/data"

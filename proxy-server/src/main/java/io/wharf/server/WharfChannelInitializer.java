@@ -6,11 +6,10 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.wharf.core.config.ServerConfig;
 import io.wharf.server.handler.RegistryHandler;
 import io.wharf.server.http.RequestIds;
-import java.util.concurrent.TimeUnit;
+import io.wharf.server.http.WriteStallDetector;
 
 /**
  * Pipeline per connection: TLS when configured → HTTP codec with header and line limits → keep-alive → idle and
@@ -49,11 +48,10 @@ final class WharfChannelInitializer extends ChannelInitializer<SocketChannel> {
       return;
     }
     p.addLast("keepAlive", new HttpServerKeepAliveHandler());
-    // Writer-idle, observing output progress, finds clients that stopped taking bytes; the handler
-    // closes only when a write of its own is pending (waiting on upstream is not a stall). Idle
-    // and slow-header connections are closed by the handler's request deadline.
-    p.addLast("idle", new IdleStateHandler(true,
-        0, sc.writeStallTimeout().toMillis(), 0, TimeUnit.MILLISECONDS));
+    // Finds clients that stopped taking bytes (no byte of pending output left for the timeout);
+    // the handler closes only when a write of its own is pending (waiting on upstream is not a
+    // stall). Idle and slow-header connections are closed by the handler's request deadline.
+    p.addLast("idle", new WriteStallDetector(sc.writeStallTimeout()));
     p.addLast("requestId", RequestIds.Stamp.INSTANCE);
     p.addLast("registry", new RegistryHandler(services));
   }

@@ -154,6 +154,84 @@ class HostileInputIT extends WharfOnScriptedUpstream {
     }
   }
 
+  /**
+   * A stored layer goes out as one zero-copy file region. A client on a slow link takes it for far
+   * longer than the write-stall timeout while bytes keep leaving: it must be served to the end.
+   * A client that stops reading part-way is dropped.
+   */
+  @Test
+  void slowReaderOfAStoredBlob_servedToTheEnd_oneThatStops_dropped() throws Exception {
+    byte[] blob = TestImages.bytes(7, 16 << 20);
+    Digest d = upstream.putBlob(blob);
+    start("  writeStallTimeout: 2s\n");
+    assertThat(client.get("/v2/app/blobs/" + d).statusCode()).isEqualTo(200); // now stored
+    ScheduledExecutorService pace = Executors.newScheduledThreadPool(2);
+    try (Socket slow = blobRequest(d); Socket stops = blobRequest(d)) {
+      // 128 KiB every 50 ms: about 6 s for the body, three timeouts, with bytes moving throughout.
+      java.util.concurrent.CompletableFuture<byte[]> whole = pacedRead(pace, slow, blob.length);
+      java.util.concurrent.CompletableFuture<byte[]> part = pacedRead(pace, stops, 1 << 20);
+      byte[] first = part.get(30, TimeUnit.SECONDS);
+      assertThat(first).isEqualTo(java.util.Arrays.copyOf(blob, first.length));
+      byte[] body = whole.get(45, TimeUnit.SECONDS);
+      assertThat(body).hasSize(blob.length).isEqualTo(blob);
+      // The one that stopped after 1 MiB is dropped, so no response is active any more.
+      await().atMost(Duration.ofSeconds(15)).until(() -> server.services().activeResponses() == 0);
+    } finally {
+      pace.shutdownNow();
+    }
+  }
+
+  private Socket blobRequest(Digest d) throws java.io.IOException {
+    Socket s = new Socket();
+    s.setReceiveBufferSize(16384);
+    s.connect(new InetSocketAddress("127.0.0.1", server.port()));
+    s.getOutputStream().write(("GET /v2/app/blobs/" + d + " HTTP/1.1\r\nHost: x\r\n\r\n")
+        .getBytes(StandardCharsets.US_ASCII));
+    return s;
+  }
+
+  /**
+   * Reads the response head, then up to {@code bodyBytes} of body, at most 128 KiB per 50 ms tick;
+   * completes with the body bytes read, or exceptionally if the connection ends first.
+   */
+  private static java.util.concurrent.CompletableFuture<byte[]> pacedRead(
+      ScheduledExecutorService pace, Socket s, int bodyBytes) throws java.io.IOException {
+    java.util.concurrent.CompletableFuture<byte[]> done = new java.util.concurrent.CompletableFuture<>();
+    InputStream in = s.getInputStream();
+    java.io.ByteArrayOutputStream head = new java.io.ByteArrayOutputStream();
+    java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+    byte[] buf = new byte[128 * 1024];
+    pace.scheduleWithFixedDelay(() -> {
+      if (done.isDone()) {
+        throw new java.util.concurrent.CancellationException(); // ends this task
+      }
+      try {
+        while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
+          int b = in.read();
+          if (b < 0) {
+            throw new java.io.EOFException("closed before the response head ended");
+          }
+          head.write(b);
+        }
+        int tick = 0; // a 16 KiB receive buffer gives at most that much per read
+        while (tick < buf.length && body.size() < bodyBytes) {
+          int n = in.read(buf, 0, Math.min(buf.length - tick, bodyBytes - body.size()));
+          if (n < 0) {
+            throw new java.io.EOFException("closed after " + body.size() + " body bytes");
+          }
+          body.write(buf, 0, n);
+          tick += n;
+        }
+        if (body.size() >= bodyBytes) {
+          done.complete(body.toByteArray());
+        }
+      } catch (java.io.IOException e) {
+        done.completeExceptionally(e);
+      }
+    }, 0, 50, TimeUnit.MILLISECONDS);
+    return done;
+  }
+
   @Test
   void slowlorisTrickle_closedAfterIdleTimeout() throws Exception {
     start("  idleTimeout: 1s\n");

@@ -1,0 +1,118 @@
+package io.wharf.server.http;
+
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.handler.timeout.IdleStateEvent;
+import java.time.Duration;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Finds a client that stopped taking bytes: fires {@link IdleStateEvent#WRITER_IDLE_STATE_EVENT}
+ * when output has been pending on the channel for {@code timeout} without a single byte leaving
+ * the process. The handler that owns the response decides whether to close (a connection waiting
+ * on upstream has nothing pending and is never reported).
+ *
+ * <p>Why not Netty's {@code IdleStateHandler(observeOutput = true)}: its first writer-idle event
+ * after a write completed is fired whatever the progress, so a response written as one long
+ * zero-copy file region (a multi-MB layer to a client on a slow link takes minutes) was reported
+ * as stalled one timeout after its head, although bytes kept flowing; the sites this targets have
+ * thousands of such clients. Here progress is sampled from the channel's outbound buffer (the
+ * current message, its transferred bytes, the bytes pending) every quarter of the timeout, so a
+ * reader that keeps taking bytes is never reported and one that stops is reported between one
+ * and one and a quarter timeouts later.
+ *
+ * <p>Runs on the channel's event loop only; one scheduled check per connection.
+ */
+public final class WriteStallDetector extends ChannelDuplexHandler {
+  private final long timeoutNanos;
+  private final long checkEveryNanos;
+  private ScheduledFuture<?> check;
+  private int lastMessage;
+  private long lastProgress = -1;
+  private long lastPending = -1;
+  private long lastChangeNanos;
+
+  public WriteStallDetector(Duration timeout) {
+    if (timeout.isZero() || timeout.isNegative()) {
+      throw new IllegalArgumentException("write-stall timeout must be positive: " + timeout);
+    }
+    this.timeoutNanos = timeout.toNanos();
+    this.checkEveryNanos = Math.max(TimeUnit.MILLISECONDS.toNanos(10), timeoutNanos / 4);
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    if (ctx.channel().isActive() && ctx.channel().isRegistered()) {
+      start(ctx);
+    }
+  }
+
+  @Override
+  public void channelRegistered(ChannelHandlerContext ctx) throws Exception {
+    if (ctx.channel().isActive()) {
+      start(ctx);
+    }
+    super.channelRegistered(ctx);
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) throws Exception {
+    start(ctx);
+    super.channelActive(ctx);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    stop();
+    super.channelInactive(ctx);
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    stop();
+  }
+
+  private void start(ChannelHandlerContext ctx) {
+    if (check != null) {
+      return;
+    }
+    lastChangeNanos = System.nanoTime();
+    check = ctx.executor().scheduleWithFixedDelay(() -> check(ctx), checkEveryNanos,
+        checkEveryNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private void stop() {
+    if (check != null) {
+      check.cancel(false);
+      check = null;
+    }
+  }
+
+  private void check(ChannelHandlerContext ctx) {
+    ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+    if (out == null) {
+      stop(); // closed
+      return;
+    }
+    long now = System.nanoTime();
+    Object current = out.current();
+    int message = System.identityHashCode(current);
+    long progress = out.currentProgress();
+    long pending = out.totalPendingWriteBytes();
+    if (current == null || message != lastMessage || progress != lastProgress
+        || pending != lastPending) {
+      // Nothing pending (not waiting on the client), or bytes moved since the last look.
+      lastMessage = message;
+      lastProgress = progress;
+      lastPending = pending;
+      lastChangeNanos = now;
+      return;
+    }
+    if (now - lastChangeNanos >= timeoutNanos) {
+      lastChangeNanos = now; // report again only after another full timeout
+      ctx.fireUserEventTriggered(IdleStateEvent.WRITER_IDLE_STATE_EVENT);
+    }
+  }
+}
