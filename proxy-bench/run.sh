@@ -298,6 +298,10 @@ import json,sys
 for i in json.load(sys.stdin):
     if i['repo']=='$WARM_IMAGE':
         l=sorted(i['layers'], key=lambda l:-l['size']); print(l[min(2,len(l)-1)]['digest']+' '+str(l[min(2,len(l)-1)]['size']))" 2>/dev/null || true)
+WRK_MANIFEST=$(curl -fsS "$SYNTH/_bench/images" | python3 -c "
+import json,sys
+for i in json.load(sys.stdin):
+    if i['repo']=='$WARM_IMAGE': print(i['manifest'])" 2>/dev/null || true)
 
 for target in $TARGETS; do
   port=$(free_port)
@@ -342,6 +346,7 @@ for target in $TARGETS; do
     run_wrk "$target" "$port" "blob-$(awk '{ if ($2 >= 1048576) printf "%.0fMiB", $2/1048576; else printf "%.0fKiB", $2/1024 }' <<<"$WRK_BLOB")" \
       "/v2/$WARM_IMAGE/blobs/${WRK_BLOB% *}"
     run_wrk "$target" "$port" "manifest-tag" "/v2/$WARM_IMAGE/manifests/v1" "$ACCEPT"
+    [ -n "$WRK_MANIFEST" ] && run_wrk "$target" "$port" "manifest-digest" "/v2/$WARM_IMAGE/manifests/$WRK_MANIFEST" "$ACCEPT"
   fi
   stop_pid "$TARGET_PID"
   if [ "$SLOW_CLIENTS" -gt 0 ] && [[ " $SLOW_TARGETS " == *" $target "* ]]; then

@@ -474,8 +474,9 @@ public final class Report {
     }
     if (!wrk.isEmpty()) {
       md.append("## Warm-cache throughput (wrk)\n\n")
-          .append("`wrk -t2 -c64 --latency` against a cached blob and a cached tag manifest ")
-          .append("(with an OCI `Accept` header), after the pull scenarios.\n\n")
+          .append("`wrk -t2 -c64 --latency` against a cached blob, and a cached manifest by tag ")
+          .append("(within its TTL) and by digest (both with an OCI `Accept` header), after the pull ")
+          .append("scenarios.\n\n")
           .append(wrkTable(wrk)).append('\n');
     }
     if (notes != null) {
