@@ -125,8 +125,9 @@ class AbandonedFetchIT extends WharfOnScriptedUpstream {
     assertThat(client.get("/v2/app/blobs/" + d).body()).isEqualTo(bytes);
     assertThat(upstream.blobGets(d)).as("a fresh fetch").isEqualTo(2);
     assertThat(upstream.bodyBytesSent()).as("the first fetch stopped early").isLessThan(2L * SIZE);
-    assertThat(store().tierOf(d)).isEqualTo("disk0");
-    assertThat(fetchResult("ok")).isEqualTo(1);
+    // The body ends once the digest matches; storing it follows.
+    await().atMost(Duration.ofSeconds(10)).until(() -> "disk0".equals(store().tierOf(d)));
+    await().atMost(Duration.ofSeconds(10)).until(() -> fetchResult("ok") == 1);
     assertThat(tempFiles()).isZero();
   }
 

@@ -125,7 +125,8 @@ class CrashRecoveryIT {
     assertThat(upstream.blobGets(dStored)).as("stored before the crash: served locally").isEqualTo(before);
     TestClient.Result again = c.getHashed("/v2/app/blobs/" + dBig).get(60, TimeUnit.SECONDS);
     assertThat(again.digest()).isEqualTo(dBig.toString());
-    assertThat(bigPath).exists();
+    // The body ends once the digest matches; storing it follows.
+    await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(bigPath));
     assertThat(Files.size(bigPath)).isEqualTo(big.length);
   }
 

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import io.wharf.core.metrics.WharfMeters;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -250,6 +251,34 @@ class WharfServerIT extends WharfOnScriptedUpstream {
     assertThat(storedBlobs()).isZero();
   }
 
+  /**
+   * Clients get the last byte once the digest matches; storing comes after and is no concern of
+   * theirs. When storing fails (here: the blob's directory cannot be created), the client still
+   * has its verified blob, nothing is kept, and the next request fetches it again.
+   */
+  @Test
+  void storingFailsAfterVerification_clientKeepsItsVerifiedBlob_nothingKept_nextRequestRefetches()
+      throws Exception {
+    byte[] blob = TestImages.bytes(51, 300_000);
+    Digest d = upstream.putBlob(blob);
+    start();
+    Path fanout = store.resolve("blobs/sha256/" + d.hex().substring(0, 2));
+    Files.createDirectories(fanout.getParent());
+    Files.write(fanout, new byte[0]); // a file where the blob's directory must go
+    HttpResponse<byte[]> r = client.get("/v2/app/blobs/" + d);
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo(blob);
+    await().atMost(Duration.ofSeconds(10)).until(() -> server.services().meters().registry()
+        .find(WharfMeters.FETCH_RESULTS).tags("result", "io_error").counter() != null);
+    assertThat(storedBlobs()).as("only the file in the way").isEqualTo(1);
+    assertThat(server.services().blobs().store().tierOf(d)).isNull();
+
+    Files.delete(fanout);
+    assertThat(client.get("/v2/app/blobs/" + d).body()).isEqualTo(blob);
+    assertThat(upstream.blobGets(d)).isEqualTo(2);
+    await().atMost(Duration.ofSeconds(10)).until(() -> storedBlobs() == 1);
+  }
+
   @Test
   void get_chunkedUpstream_servedAndVerified() throws Exception {
     byte[] blob = TestImages.bytes(49, 1 << 20);
@@ -259,7 +288,7 @@ class WharfServerIT extends WharfOnScriptedUpstream {
     HttpResponse<byte[]> r = client.get("/v2/app/blobs/" + d);
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.body()).isEqualTo(blob);
-    assertThat(storedBlobs()).isEqualTo(1);
+    await().atMost(Duration.ofSeconds(10)).until(() -> storedBlobs() == 1);
   }
 
   @Test

@@ -130,6 +130,7 @@ final class BlobDownload {
         long size = f.size();
         blob.start(f, size);
         blob.complete(size);
+        blob.settle(true);
         finished = true;
         blob.close();
         onDone.run();
@@ -203,6 +204,7 @@ final class BlobDownload {
           if (!result.equals("ok")) {
             log.warn("{}: uncached passthrough ended: {}", what(), result);
           }
+          blob.settle(false);
           blob.close();
           onDone.run();
         });
@@ -340,19 +342,34 @@ final class BlobDownload {
           + java.util.HexFormat.of().formatHex(actual)), "digest_mismatch");
       return;
     }
+    // Verified: the readers get the last byte now. Making the file durable (fsync, rename,
+    // directory fsync) takes tens of ms per blob on a plain disk and is no concern of theirs:
+    // they read through the open descriptor, which the rename keeps. Requests arriving meanwhile
+    // still join this fetch (it leaves the in-flight table only below, once stored).
+    finished = true;
+    blob.complete(written);
     try {
       out.force(true);
       out.close();
       store.commit(placement, blob.digest());
     } catch (IOException | RuntimeException e) {
-      fail(new RegistryException(ErrorCode.UNAVAILABLE, 503,
-          what() + ": storing the verified blob failed: " + e, e), "io_error");
+      log.error("{}: served whole and verified to its {} readers, but storing it failed: {}",
+          what(), blob.readers(), e.toString());
+      try {
+        out.close();
+      } catch (IOException closing) {
+        // already reported above
+      }
+      store.abandon(placement);
+      meters.fetchFinished(blob.upstream(), "io_error", blob.readers());
+      blob.settle(false);
+      blob.close();
+      onDone.run();
       return;
     }
-    finished = true;
-    blob.complete(written);
     log.debug("{}: stored {} bytes for {} readers", what(), written, blob.readers());
     meters.fetchFinished(blob.upstream(), "ok", blob.readers());
+    blob.settle(true);
     blob.close();
     onDone.run();
   }
@@ -475,6 +492,7 @@ final class BlobDownload {
       readFile.release();
     }
     blob.fail(cause);
+    blob.settle(false);
     blob.close();
     if (hasher != null) {
       meters.fetchFinished(blob.upstream(), result, blob.readers());

@@ -97,6 +97,17 @@ public final class BlobReader implements AutoCloseable {
     return growing == null || growing.state() == GrowingBlob.State.COMPLETE;
   }
 
+  /**
+   * True once the blob is in the store (at once for a stored or memory reader); false if its
+   * fetch ended without storing it (failure, passthrough, a store that could not take it).
+   */
+  public java.util.concurrent.CompletableFuture<Boolean> stored() {
+    if (growing != null) {
+      return growing.stored();
+    }
+    return java.util.concurrent.CompletableFuture.completedFuture(passthrough == null);
+  }
+
   /** The failure that ended an in-flight fetch, or null. */
   public Throwable failure() {
     return growing == null ? null : growing.failure();

@@ -59,6 +59,8 @@ public final class GrowingBlob {
   private final Digest digest;
   private final String upstream;
   private final CompletableFuture<GrowingBlob> started = new CompletableFuture<>();
+  /** True once the verified blob is stored, false if the fetch ended any other way. */
+  private final CompletableFuture<Boolean> stored = new CompletableFuture<>();
 
   private long length = -1;
   private long written;
@@ -246,6 +248,19 @@ public final class GrowingBlob {
     }
     started.complete(this);
     toRun.forEach(Runnable::run);
+  }
+
+  /**
+   * Whether the fetch left the blob stored: true after the verified file is durable and indexed,
+   * false if it failed or could not be stored. Completes after {@link #complete}: readers get the
+   * last byte once the digest matches, storing follows.
+   */
+  public CompletableFuture<Boolean> stored() {
+    return stored;
+  }
+
+  void settle(boolean isStored) {
+    stored.complete(isStored);
   }
 
   void fail(Throwable cause) {

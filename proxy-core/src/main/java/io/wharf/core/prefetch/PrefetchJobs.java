@@ -313,7 +313,15 @@ public final class PrefetchJobs {
       if (reader.failure() != null) {
         done.completeExceptionally(reader.failure());
       } else if (reader.isComplete()) {
-        done.complete(reader.length());
+        // Verified; the job is done with the blob once it is also stored.
+        reader.stored().whenComplete((isStored, err) -> {
+          if (Boolean.TRUE.equals(isStored)) {
+            done.complete(reader.length());
+          } else {
+            done.completeExceptionally(new IllegalStateException(
+                "fetched and verified but not stored (see the log)"));
+          }
+        });
       } else {
         // The callback runs on the fetch's thread: hand off, never work (or throw) there.
         reader.whenReadableBeyond(reader.readable(), () -> {
