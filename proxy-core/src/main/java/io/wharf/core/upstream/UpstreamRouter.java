@@ -76,7 +76,7 @@ public final class UpstreamRouter {
   }
 
   static RepositoryName normalize(UpstreamConfig cfg, RepositoryName name) {
-    if (cfg.isDockerHub() && name.components() == 1) {
+    if (name.components() == 1 && cfg.isDockerHub()) {
       return name.withPrefix("library");
     }
     return name;
