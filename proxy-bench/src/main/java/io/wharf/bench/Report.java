@@ -476,7 +476,8 @@ public final class Report {
       md.append("## Warm-cache throughput (wrk)\n\n")
           .append("`wrk -t2 -c64 --latency` against a cached blob, and a cached manifest by tag ")
           .append("(within its TTL) and by digest (both with an OCI `Accept` header), after the pull ")
-          .append("scenarios.\n\n")
+          .append("scenarios and an unreported warm-up of the same length on the blob and the tag, the same ")
+          .append("for every target (Wharf's JIT is still compiling its serving path after the pulls).\n\n")
           .append(wrkTable(wrk)).append('\n');
     }
     if (notes != null) {
