@@ -140,10 +140,13 @@ public final class WharfMeters {
     } catch (java.io.IOException e) {
       return; // no gauge rather than a wrong one
     }
-    io.micrometer.core.instrument.Gauge.builder(STORE_FS_FREE, fs, f -> fsBytes(f, true))
+    // Supplier gauges: the meter holds the lambda, and with it the FileStore. The
+    // (object, function) form holds its object only weakly, and nothing else keeps a FileStore:
+    // after the first GC both gauges read NaN (the disk-full alert could never fire).
+    io.micrometer.core.instrument.Gauge.builder(STORE_FS_FREE, () -> fsBytes(fs, true))
         .baseUnit("bytes").description("Usable bytes left on the file system of a disk tier")
         .tags("tier", tier).register(registry);
-    io.micrometer.core.instrument.Gauge.builder(STORE_FS_SIZE, fs, f -> fsBytes(f, false))
+    io.micrometer.core.instrument.Gauge.builder(STORE_FS_SIZE, () -> fsBytes(fs, false))
         .baseUnit("bytes").description("Size of the file system of a disk tier")
         .tags("tier", tier).register(registry);
   }
