@@ -4,7 +4,11 @@
 #
 #   proxy-bench/run.sh                 # default profile
 #   PROFILE=reduced proxy-bench/run.sh # smaller images and N, no 5000-node scenario
-#   PROFILE=smoke proxy-bench/run.sh   # a minute or two: checks the plumbing, numbers mean little
+#   PROFILE=smoke proxy-bench/run.sh   # a few minutes: checks the plumbing, numbers mean little
+#
+# Writes BENCHMARKS.md at the top of the repository for the default profile, $WORK/BENCHMARKS.md
+# for the others; OUT=FILE writes elsewhere. WORK=DIR keeps the raw results and logs there
+# (default: a new /tmp/wharf-bench.XXXXXX). NOTES=FILE adds its text as "Notes on this run".
 #   TARGETS="wharf nginx" proxy-bench/run.sh
 #   SLOW_CLIENTS=0 proxy-bench/run.sh  # without the slow-clients scenario
 #   SCENARIOS=none JMH=0 proxy-bench/run.sh  # only wrk and the slow clients
@@ -32,7 +36,9 @@ PROFILE=${PROFILE:-default}
 TARGETS=${TARGETS:-"wharf docker-registry nginx"}
 WORK=${WORK:-$(mktemp -d /tmp/wharf-bench.XXXXXX)}
 mkdir -p "$WORK"
-OUT=${OUT:-$ROOT/BENCHMARKS.md}
+# The repository's BENCHMARKS.md is the default profile's; a smoke or reduced run must not replace
+# it unless asked (OUT=BENCHMARKS.md).
+if [ "$PROFILE" = default ]; then OUT=${OUT:-$ROOT/BENCHMARKS.md}; else OUT=${OUT:-$WORK/BENCHMARKS.md}; fi
 DEADLINE_S=${DEADLINE_S:-180}      # per pull scenario (the simulator stops itself)
 WRK_SECONDS=${WRK_SECONDS:-10}
 WAN_BANDWIDTH=${WAN_BANDWIDTH:-1gbit}
@@ -397,4 +403,4 @@ log "report"
 java -cp "$BENCH_JAR" io.wharf.bench.Report --results "$RESULTS" --wrk "$WRK_RESULTS" --slow "$SLOW_RESULTS" \
   --meta "$WORK/meta.properties" "${JMH_ARGS[@]}" ${NOTES:+--notes "$NOTES"} --out "$OUT"
 echo
-echo "raw results and logs: $WORK"
+echo "report: $OUT; raw results and logs: $WORK"
