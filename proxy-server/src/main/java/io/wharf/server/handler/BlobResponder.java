@@ -148,9 +148,12 @@ final class BlobResponder implements StreamingResponse {
   /** Decides status and length, writes headers. False if it must wait for the length. */
   private boolean sendHeaders() {
     long length = reader.length();
-    if (length < 0 && range != null && !reader.isComplete()) {
-      // A range on a blob of unknown length: wait until the fetch ends and tells us.
-      reader.whenReadableBeyond(reader.readable(), () -> ctx.executor().execute(this::pump));
+    if (range != null && !reader.isComplete() && reader.failure() == null) {
+      // A range is answered from a verified blob only: a range that ends before the last byte
+      // would otherwise go out whole and unverified (holding back the final byte protects only
+      // responses that include it). So wait until the fetch is verified or has failed; then
+      // pump answers the range, or the failure as the spec's error.
+      reader.whenReadableBeyond(Long.MAX_VALUE - 1, () -> ctx.executor().execute(this::pump));
       return false;
     }
     HttpResponse resp;

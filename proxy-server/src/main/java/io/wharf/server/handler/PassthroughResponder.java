@@ -14,9 +14,6 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.wharf.core.fetch.BlobReader;
 import io.wharf.core.fetch.PassthroughBody;
 import io.wharf.core.oci.Digest;
-import io.wharf.core.oci.ErrorCode;
-import io.wharf.server.http.OciErrors;
-import io.wharf.server.http.Ranges;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.Flow;
@@ -39,10 +36,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Headers go out first. After that an error (upstream failure, wrong length, digest mismatch)
  * can only cut the connection, and does so before the final bytes: the client never holds a
- * complete wrong blob. A single {@code Range} on a blob of known length is answered 206 from the
- * stream (bytes before it are skipped; once its last byte is sent the upstream is cancelled); with
- * an unknown length the {@code Range} is ignored and the whole blob sent (RFC 9110 §14.2 allows
- * it). Buffers written are released by Netty; those never written were never wrapped.
+ * complete wrong blob. A {@code Range} is ignored and the whole blob sent with 200 (RFC 9110
+ * §14.2 allows it): bytes of a range are only known to be right once the whole blob is hashed,
+ * and a streamed blob is never held, so a 206 would be a complete response of unverified bytes. Buffers written are released by Netty; those never written were never wrapped.
  */
 final class PassthroughResponder implements StreamingResponse, Flow.Subscriber<List<ByteBuffer>> {
   private static final Logger log = LoggerFactory.getLogger(PassthroughResponder.class);
@@ -51,30 +47,27 @@ final class PassthroughResponder implements StreamingResponse, Flow.Subscriber<L
   private final BlobReader reader;
   private final PassthroughBody body;
   private final Digest digest;
-  private final Ranges.Spec range;
   private final StreamingResponse.Listener listener;
   private final Runnable onHeaders;
 
   // Event loop only.
   private Flow.Subscription subscription;
   private long received; // blob bytes received so far: the offset of the next item
-  private long from; // first blob byte to send
   private long to = -1; // exclusive end of the bytes to send; -1 while unknown (chunked)
   private boolean writePending;
   private boolean lastWritten;
   private boolean finished;
   private long sent;
-  private int status = 200;
+  private static final int STATUS = 200;
 
   PassthroughResponder(
-      ChannelHandlerContext ctx, BlobReader reader, Digest digest, Ranges.Spec range,
+      ChannelHandlerContext ctx, BlobReader reader, Digest digest,
       StreamingResponse.Listener listener, Runnable onHeaders) {
     this.onHeaders = onHeaders;
     this.ctx = ctx;
     this.reader = reader;
     this.body = reader.passthrough();
     this.digest = digest;
-    this.range = range;
     this.listener = listener;
   }
 
@@ -86,33 +79,12 @@ final class PassthroughResponder implements StreamingResponse, Flow.Subscriber<L
   @Override
   public void start() {
     long length = body.length();
-    HttpResponse resp;
-    if (range != null && length >= 0) {
-      long[] r = range.resolve(length);
-      if (r == null) {
-        status = 416;
-        var full = OciErrors.response(new OciErrors.Mapped(416, ErrorCode.RANGE_INVALID,
-            "range not satisfiable for blob of " + length + " bytes", -1), false);
-        full.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes */" + length);
-        ctx.writeAndFlush(full);
-        finish(true);
-        return;
-      }
-      from = r[0];
-      to = r[1] + 1;
-      status = 206;
-      resp = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.PARTIAL_CONTENT);
-      resp.headers()
-          .set(HttpHeaderNames.CONTENT_RANGE, "bytes " + r[0] + "-" + r[1] + "/" + length)
-          .set(HttpHeaderNames.CONTENT_LENGTH, to - from);
+    HttpResponse resp = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+    if (length >= 0) {
+      to = length;
+      resp.headers().set(HttpHeaderNames.CONTENT_LENGTH, length);
     } else {
-      resp = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
-      if (length >= 0) {
-        to = length;
-        resp.headers().set(HttpHeaderNames.CONTENT_LENGTH, length);
-      } else {
-        resp.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-      }
+      resp.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
     }
     resp.headers()
         .set(HttpHeaderNames.CONTENT_TYPE, "application/octet-stream")
@@ -178,10 +150,9 @@ final class PassthroughResponder implements StreamingResponse, Flow.Subscriber<L
     }
     long itemStart = received;
     received += n;
-    long start = Math.max(itemStart, from);
+    long start = itemStart;
     long end = to < 0 ? received : Math.min(received, to);
     if (start >= end) {
-      // All of it before the range: skip it.
       subscription.request(1);
       return;
     }
@@ -201,11 +172,6 @@ final class PassthroughResponder implements StreamingResponse, Flow.Subscriber<L
         return;
       }
       sent += count;
-      if (to >= 0 && received >= to && to < body.length()) {
-        // A range that ends before the blob: done; the rest is not needed.
-        writeLast();
-        return;
-      }
       subscription.request(1);
     });
   }
@@ -226,6 +192,6 @@ final class PassthroughResponder implements StreamingResponse, Flow.Subscriber<L
     }
     finished = true;
     reader.close(); // cancels the upstream body unless it already ended
-    listener.finished(this, "passthrough", status, sent, ok);
+    listener.finished(this, "passthrough", STATUS, sent, ok);
   }
 }

@@ -539,7 +539,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
             return;
           }
           streaming = reader.source() == BlobReader.Source.PASSTHROUGH
-              ? new PassthroughResponder(ctx, reader, b.digest(), range, this::blobFinished,
+              ? new PassthroughResponder(ctx, reader, b.digest(), this::blobFinished,
                   this::firstByte)
               : new BlobResponder(ctx, reader, b.digest(), range, this::blobFinished,
                   services.diskExecutor(), this::firstByte);
