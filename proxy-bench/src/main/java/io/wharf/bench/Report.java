@@ -466,10 +466,9 @@ public final class Report {
           .append("blob would sit in the kernel after the first write and the server would never be asked ")
           .append("for more. With Ethernet-sized segments the server queues tens of KB per connection, ")
           .append("so it writes again every few seconds at this pace — well inside the write-stall ")
-          .append("timeout, which fires only when no byte of a pending response left the process for ")
-          .append("that long (Wharf samples the progress of its output every quarter of the timeout). A reader slower than about a third ")
-          .append("of the server's socket send queue per `writeStallTimeout` (a few hundred bytes/s at the ")
-          .append("default 120 s) is dropped.\n\n")
+          .append("timeout, which fires only when for that long no byte of a pending response left the ")
+          .append("process and the kernel sent no data on the socket (Wharf samples its output every ")
+          .append("quarter of the timeout and, on epoll, asks `TCP_INFO` before dropping anyone).\n\n")
           .append(slowTable(slow)).append('\n');
     }
     if (!wrk.isEmpty()) {

@@ -168,8 +168,10 @@ class HostileInputIT extends WharfOnScriptedUpstream {
     ScheduledExecutorService pace = Executors.newScheduledThreadPool(2);
     try (Socket slow = blobRequest(d); Socket stops = blobRequest(d)) {
       // 128 KiB every 50 ms: about 6 s for the body, three timeouts, with bytes moving throughout.
-      java.util.concurrent.CompletableFuture<byte[]> whole = pacedRead(pace, slow, blob.length);
-      java.util.concurrent.CompletableFuture<byte[]> part = pacedRead(pace, stops, 1 << 20);
+      java.util.concurrent.CompletableFuture<byte[]> whole =
+          pacedRead(pace, slow, blob.length, 128 * 1024);
+      java.util.concurrent.CompletableFuture<byte[]> part =
+          pacedRead(pace, stops, 1 << 20, 128 * 1024);
       byte[] first = part.get(30, TimeUnit.SECONDS);
       assertThat(first).isEqualTo(java.util.Arrays.copyOf(blob, first.length));
       byte[] body = whole.get(45, TimeUnit.SECONDS);
@@ -181,9 +183,34 @@ class HostileInputIT extends WharfOnScriptedUpstream {
     }
   }
 
+  @Test
+  void steadyReaderSlowerThanTheKernelSendBufferDrains_servedToTheEnd() throws Exception {
+    // With the kernel's default (autotuned, MBs on loopback) buffers, the process writes again
+    // only after much of the send buffer drained: a steady 320 KB/s reader takes longer than the
+    // 2 s timeout for that, yet takes bytes all along. It must not be dropped as stalled.
+    byte[] blob = TestImages.bytes(8, 4 << 20);
+    Digest d = upstream.putBlob(blob);
+    start("  writeStallTimeout: 2s\n");
+    assertThat(client.get("/v2/app/blobs/" + d).statusCode()).isEqualTo(200); // now stored
+    ScheduledExecutorService pace = Executors.newScheduledThreadPool(1);
+    try (Socket steady = blobRequest(d, 0)) {
+      byte[] body = pacedRead(pace, steady, blob.length, 16 * 1024).get(60, TimeUnit.SECONDS);
+      assertThat(body).hasSize(blob.length).isEqualTo(blob);
+    } finally {
+      pace.shutdownNow();
+    }
+  }
+
   private Socket blobRequest(Digest d) throws java.io.IOException {
+    return blobRequest(d, 16384);
+  }
+
+  /** A raw blob GET; {@code receiveBuffer} 0 leaves the kernel's default. */
+  private Socket blobRequest(Digest d, int receiveBuffer) throws java.io.IOException {
     Socket s = new Socket();
-    s.setReceiveBufferSize(16384);
+    if (receiveBuffer > 0) {
+      s.setReceiveBufferSize(receiveBuffer);
+    }
     s.connect(new InetSocketAddress("127.0.0.1", server.port()));
     s.getOutputStream().write(("GET /v2/app/blobs/" + d + " HTTP/1.1\r\nHost: x\r\n\r\n")
         .getBytes(StandardCharsets.US_ASCII));
@@ -191,16 +218,17 @@ class HostileInputIT extends WharfOnScriptedUpstream {
   }
 
   /**
-   * Reads the response head, then up to {@code bodyBytes} of body, at most 128 KiB per 50 ms tick;
+   * Reads the response head, then up to {@code bodyBytes} of body, at most {@code perTick} per 50 ms tick;
    * completes with the body bytes read, or exceptionally if the connection ends first.
    */
   private static java.util.concurrent.CompletableFuture<byte[]> pacedRead(
-      ScheduledExecutorService pace, Socket s, int bodyBytes) throws java.io.IOException {
+      ScheduledExecutorService pace, Socket s, int bodyBytes, int perTick)
+      throws java.io.IOException {
     java.util.concurrent.CompletableFuture<byte[]> done = new java.util.concurrent.CompletableFuture<>();
     InputStream in = s.getInputStream();
     java.io.ByteArrayOutputStream head = new java.io.ByteArrayOutputStream();
     java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
-    byte[] buf = new byte[128 * 1024];
+    byte[] buf = new byte[perTick];
     pace.scheduleWithFixedDelay(() -> {
       if (done.isDone()) {
         throw new java.util.concurrent.CancellationException(); // ends this task
