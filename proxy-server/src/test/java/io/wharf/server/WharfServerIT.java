@@ -196,28 +196,13 @@ class WharfServerIT extends WharfOnScriptedUpstream {
   void rangeOnBlobInFlight_answeredOnlyOnceVerified_wrongBytesGiveAnError() throws Exception {
     byte[] blob = TestImages.bytes(48, 1 << 20);
     Digest d = upstream.putBlob(blob);
-    ScriptedUpstream.Script s = upstream.script(d);
-    s.corrupt = true;
-    s.gate = new CountDownLatch(1);
-    s.gateAfter = 512 << 10;
-    start();
-    CompletableFuture<TestClient.Result> whole = client.getHashed("/v2/app/blobs/" + d);
-    await().atMost(Duration.ofSeconds(10)).until(() -> upstream.blobGets(d) == 1);
-    // Bytes 0-99 arrived long ago; a 206 of them now would be unverified.
-    CompletableFuture<HttpResponse<byte[]>> range = java.util.concurrent.CompletableFuture
-        .supplyAsync(() -> {
-          try {
-            return client.get("/v2/app/blobs/" + d, "Range", "bytes=0-99");
-          } catch (Exception e) {
-            throw new java.util.concurrent.CompletionException(e);
-          }
-        });
-    s.gate.countDown();
-    HttpResponse<byte[]> r = range.get(30, java.util.concurrent.TimeUnit.SECONDS);
+    upstream.script(d).corrupt = true;
+    // Bytes 0-99 arrive long before the gate opens; a 206 of them then would be unverified.
+    InFlightRange f = rangeWhileInFlight(d, "bytes=0-99");
+    HttpResponse<byte[]> r = f.range().get(30, java.util.concurrent.TimeUnit.SECONDS);
     assertThat(r.statusCode()).as("a range of a blob that failed verification").isEqualTo(502);
     assertThat(new String(r.body(), java.nio.charset.StandardCharsets.UTF_8)).contains("\"errors\"");
-    TestClient.Result w = whole.get();
-    assertThat(w.digest()).isNotEqualTo(d.toString());
+    assertThat(f.whole().get().digest()).isNotEqualTo(d.toString());
     assertThat(storedBlobs()).isZero();
   }
 
@@ -225,27 +210,41 @@ class WharfServerIT extends WharfOnScriptedUpstream {
   void rangeOnBlobInFlight_rightBytes_206OnceVerified_oneUpstreamGet() throws Exception {
     byte[] blob = TestImages.bytes(49, 1 << 20);
     Digest d = upstream.putBlob(blob);
+    InFlightRange f = rangeWhileInFlight(d, "bytes=100-199");
+    HttpResponse<byte[]> r = f.range().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(r.statusCode()).isEqualTo(206);
+    assertThat(r.headers().firstValue("Content-Range")).contains("bytes 100-199/" + blob.length);
+    assertThat(r.body()).isEqualTo(java.util.Arrays.copyOfRange(blob, 100, 200));
+    assertThat(f.whole().get().digest()).isEqualTo(d.toString());
+    assertThat(upstream.blobGets(d)).isEqualTo(1);
+  }
+
+  private record InFlightRange(CompletableFuture<TestClient.Result> whole,
+                               CompletableFuture<HttpResponse<byte[]>> range) {}
+
+  /**
+   * Starts Wharf; a full GET starts the fetch, whose upstream body stops half-way at a gate; a
+   * {@code Range} GET arrives while it is in flight; then the gate opens.
+   */
+  private InFlightRange rangeWhileInFlight(Digest d, String range) throws Exception {
     ScriptedUpstream.Script s = upstream.script(d);
     s.gate = new CountDownLatch(1);
     s.gateAfter = 512 << 10;
     start();
     CompletableFuture<TestClient.Result> whole = client.getHashed("/v2/app/blobs/" + d);
     await().atMost(Duration.ofSeconds(10)).until(() -> upstream.blobGets(d) == 1);
-    CompletableFuture<HttpResponse<byte[]>> range = java.util.concurrent.CompletableFuture
-        .supplyAsync(() -> {
-          try {
-            return client.get("/v2/app/blobs/" + d, "Range", "bytes=100-199");
-          } catch (Exception e) {
-            throw new java.util.concurrent.CompletionException(e);
-          }
-        });
+    CompletableFuture<HttpResponse<byte[]>> ranged = CompletableFuture.supplyAsync(() -> {
+      try {
+        return client.get("/v2/app/blobs/" + d, "Range", range);
+      } catch (Exception e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    });
+    // Both requests are in Wharf's hands before the fetch can finish (and both still open: a range
+    // answered before verification would already have ended).
+    await().atMost(Duration.ofSeconds(10)).until(() -> server.services().activeResponses() == 2);
     s.gate.countDown();
-    HttpResponse<byte[]> r = range.get(30, java.util.concurrent.TimeUnit.SECONDS);
-    assertThat(r.statusCode()).isEqualTo(206);
-    assertThat(r.headers().firstValue("Content-Range")).contains("bytes 100-199/" + blob.length);
-    assertThat(r.body()).isEqualTo(java.util.Arrays.copyOfRange(blob, 100, 200));
-    assertThat(whole.get().digest()).isEqualTo(d.toString());
-    assertThat(upstream.blobGets(d)).isEqualTo(1);
+    return new InFlightRange(whole, ranged);
   }
 
   @Test
