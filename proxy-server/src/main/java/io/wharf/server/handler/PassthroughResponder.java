@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * can only cut the connection, and does so before the final bytes: the client never holds a
  * complete wrong blob. A {@code Range} is ignored and the whole blob sent with 200 (RFC 9110
  * §14.2 allows it): bytes of a range are only known to be right once the whole blob is hashed,
- * and a streamed blob is never held, so a 206 would be a complete response of unverified bytes. Buffers written are released by Netty; those never written were never wrapped.
+ * and a streamed blob is never held, so a 206 would be a complete response of unverified bytes.
+ * Buffers written are released by Netty; those never written were never wrapped.
  */
 final class PassthroughResponder implements StreamingResponse, Flow.Subscriber<List<ByteBuffer>> {
   private static final Logger log = LoggerFactory.getLogger(PassthroughResponder.class);
@@ -150,16 +151,14 @@ final class PassthroughResponder implements StreamingResponse, Flow.Subscriber<L
     }
     long itemStart = received;
     received += n;
-    long start = itemStart;
     long end = to < 0 ? received : Math.min(received, to);
-    if (start >= end) {
-      subscription.request(1);
+    if (itemStart >= end) {
+      subscription.request(1); // nothing of it to send (an empty item)
       return;
     }
     ByteBuf buf = Unpooled.wrappedBuffer(item.toArray(new ByteBuffer[0]));
     buf.writerIndex((int) (end - itemStart));
-    buf.readerIndex((int) (start - itemStart));
-    long count = end - start;
+    long count = end - itemStart;
     writePending = true;
     ctx.writeAndFlush(new DefaultHttpContent(buf)).addListener(f -> {
       writePending = false;
